@@ -1,0 +1,16 @@
+//! Test harness shared by the services' integration tests. Never a dependency of production code.
+//!
+//! - [`postgres`]: one real Postgres container per test binary and a fresh database per test.
+//! - [`openapi`]: the drift check between a served OpenAPI document and the committed file.
+//! - [`install_crypto_provider`]: makes `reqwest` clients usable in test binaries that link Pact.
+
+pub mod openapi;
+pub mod postgres;
+
+/// Installs rustls' `ring` provider for the process, once; later calls do nothing.
+///
+/// The Pact crates switch reqwest's rustls on without a crypto provider; in a test binary that
+/// links them, building any `reqwest::Client` panics until a provider is installed.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

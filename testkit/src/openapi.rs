@@ -1,0 +1,39 @@
+//! The OpenAPI drift check: the served document must equal the committed `openapi.json`.
+
+use std::path::Path;
+
+/// Set this variable to rewrite the committed file from the served document instead of failing.
+pub const UPDATE_ENV: &str = "UPDATE_OPENAPI";
+
+/// Compares the document a service serves with the file committed at `committed`.
+///
+/// With [`UPDATE_ENV`] set, writes the served document (pretty-printed, trailing newline) to
+/// the file and passes; otherwise panics with the first differing line when they differ.
+pub fn assert_matches_committed(served: &serde_json::Value, committed: &Path) {
+    let pretty =
+        serde_json::to_string_pretty(served).expect("serialise the OpenAPI document") + "\n";
+    if std::env::var_os(UPDATE_ENV).is_some() {
+        std::fs::write(committed, &pretty).expect("write the committed OpenAPI document");
+        return;
+    }
+    let on_disk = std::fs::read_to_string(committed).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}. Run the tests with {UPDATE_ENV}=1 to create it.",
+            committed.display()
+        )
+    });
+    if on_disk != pretty {
+        let first_diff = on_disk
+            .lines()
+            .zip(pretty.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+            .map(|(i, (a, b))| format!("line {}: committed `{a}`, served `{b}`", i + 1))
+            .unwrap_or_else(|| "the files differ in length".to_owned());
+        panic!(
+            "the served OpenAPI document differs from {} ({first_diff}).\n\
+             If the API change is intended, rerun with {UPDATE_ENV}=1 and commit the file.",
+            committed.display()
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! Builds the application: database pool, migrations, demo data, listener and routes.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use http_plumbing::server::{Application, ServiceApi, serve};
+use sqlx::PgPool;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::configuration::Settings;
+use crate::{routes, store};
+
+/// The service's base OpenAPI document; paths and schemas are collected from the routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "user-service"),
+    tags(
+        (name = "users", description = "Create, fetch and list the shop's users"),
+        (name = "operations", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// What this service contributes to the shared server.
+pub fn api() -> ServiceApi<fn(&mut ServiceConfig)> {
+    ServiceApi {
+        name: "user-service",
+        openapi: ApiDoc::openapi(),
+        configure: routes::configure,
+    }
+}
+
+/// Connects to the database, applies migrations, loads demo data if enabled, and binds.
+pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    let pool = http_plumbing::db::connect(
+        &settings.database_url,
+        settings.database_max_connections,
+        Duration::from_secs(settings.database_connect_wait_secs),
+    )
+    .await?;
+    migrate(&pool).await?;
+    if settings.demo_data {
+        store::users::insert_demo_users(&pool).await?;
+    }
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+    Ok(serve(listener, pool, api())?)
+}
+
+/// Applies this service's migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("./migrations").run(pool).await
+}

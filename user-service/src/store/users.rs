@@ -1,0 +1,93 @@
+//! The `users` table.
+
+use chrono::{DateTime, Utc};
+use http_plumbing::db::is_unique_violation;
+use http_plumbing::pagination::Page;
+use sqlx::PgPool;
+
+use crate::domain::{NewUser, UserId};
+use crate::store::StoreError;
+
+/// A stored user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    /// Primary key.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Lower-cased, unique email.
+    pub email: String,
+    /// When the row was inserted.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Outcome of [`insert_user`].
+#[derive(Debug)]
+pub enum Inserted {
+    /// The new user.
+    Created(UserRow),
+    /// Another user already has the email.
+    EmailTaken,
+}
+
+/// Inserts a user; a duplicate email is reported, not raised.
+pub async fn insert_user(pool: &PgPool, user: &NewUser) -> Result<Inserted, StoreError> {
+    let result = sqlx::query_as::<_, UserRow>(
+        "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id, name, email, created_at",
+    )
+    .bind(user.name.as_str())
+    .bind(user.email.as_str())
+    .fetch_one(pool)
+    .await;
+    match result {
+        Ok(row) => Ok(Inserted::Created(row)),
+        Err(e) if is_unique_violation(&e, "users_email_key") => Ok(Inserted::EmailTaken),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fetches one user by id.
+pub async fn fetch_user(pool: &PgPool, id: UserId) -> Result<Option<UserRow>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, UserRow>("SELECT id, name, email, created_at FROM users WHERE id = $1")
+            .bind(id.get())
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Lists users by ascending id, with the total count.
+pub async fn list_users(pool: &PgPool, page: Page) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let rows = sqlx::query_as::<_, UserRow>(
+        "SELECT id, name, email, created_at FROM users ORDER BY id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Inserts the seed tutorial's demo users (ids 1 and 2) unless they exist, and moves the id
+/// sequence past them so that created users never collide with the demo ids.
+pub async fn insert_demo_users(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO users (id, name, email) VALUES \
+         (1, 'Alice Johnson', 'alice@example.com'), (2, 'Bob Smith', 'bob@example.com') \
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+         GREATEST((SELECT max(id) FROM users), 1))",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
