@@ -35,6 +35,18 @@ pub async fn connect(
     }
 }
 
+/// Connects as [`connect`] does, then applies the service's migrations.
+pub async fn connect_and_migrate(
+    url: &str,
+    max_connections: u32,
+    wait: Duration,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<PgPool, anyhow::Error> {
+    let pool = connect(url, max_connections, wait).await?;
+    migrator.run(&pool).await?;
+    Ok(pool)
+}
+
 /// True when the error means the database cannot be reached right now (a 503), as opposed to
 /// a fault in the query itself (a 500).
 pub fn is_unavailable(e: &sqlx::Error) -> bool {

@@ -107,3 +107,14 @@ fn remove_container() {
         drop(slot.take());
     }
 }
+
+/// Drops the database at `url` and cuts its connections, as if its server were gone.
+pub async fn drop_database(url: &str) {
+    let name = url.rsplit('/').next().expect("database name in the URL");
+    let mut conn = PgConnection::connect(&admin_url())
+        .await
+        .expect("connect to the test Postgres server");
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)))
+        .await
+        .expect("drop a test database");
+}

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use http_plumbing::server::{Application, ServiceApi, serve};
-use sqlx::PgPool;
+use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -31,23 +31,21 @@ pub fn api() -> ServiceApi<fn(&mut ServiceConfig)> {
     }
 }
 
+/// This service's migrations, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
 /// Connects to the database, applies migrations, loads demo data if enabled, and binds.
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-    let pool = http_plumbing::db::connect(
+    let pool = http_plumbing::db::connect_and_migrate(
         &settings.database_url,
         settings.database_max_connections,
         Duration::from_secs(settings.database_connect_wait_secs),
+        &MIGRATOR,
     )
     .await?;
-    migrate(&pool).await?;
     if settings.demo_data {
         store::users::insert_demo_users(&pool).await?;
     }
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     Ok(serve(listener, pool, api())?)
-}
-
-/// Applies this service's migrations.
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(pool).await
 }

@@ -2,6 +2,5 @@
 //! database in a real Postgres container. One binary; one file per area.
 
 mod helpers;
-mod openapi;
 mod operations;
 mod users;

@@ -1,0 +1,165 @@
+//! `/reservations/{id}`: reserve stock idempotently, look a reservation up, release it.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use http_plumbing::ErrorBody;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{ProductId, Quantity};
+use crate::errors::ApiError;
+use crate::store::reservations::{self as store, Released, Reserved, ReservationRow};
+
+/// Whether a reservation still holds its stock.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    /// The stock is held.
+    Reserved,
+    /// The stock was given back.
+    Released,
+}
+
+/// A stock reservation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "7d0f3c1e-9a54-4d43-8f5e-1f1f0c2b9a10", "product_id": 101, "quantity": 3,
+    "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null}))]
+pub struct Reservation {
+    /// The reservation id chosen by the caller (order-service uses the order id).
+    pub id: Uuid,
+    /// The product reserved.
+    pub product_id: i64,
+    /// Units reserved.
+    pub quantity: i32,
+    /// `reserved` while the stock is held, `released` once it was given back.
+    pub status: ReservationStatus,
+    /// When the reservation was made (RFC 3339, UTC).
+    pub created_at: DateTime<Utc>,
+    /// When it was released, or null.
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReservationRow> for Reservation {
+    fn from(row: ReservationRow) -> Self {
+        Self {
+            id: row.id,
+            product_id: row.product_id,
+            quantity: row.quantity,
+            status: if row.status == "released" {
+                ReservationStatus::Released
+            } else {
+                ReservationStatus::Reserved
+            },
+            created_at: row.created_at,
+            released_at: row.released_at,
+        }
+    }
+}
+
+/// Terms of a reservation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"product_id": 101, "quantity": 3}))]
+pub struct ReserveStock {
+    /// The product to reserve.
+    #[schema(minimum = 1)]
+    pub product_id: i64,
+    /// Units to reserve, 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quantity: i64,
+}
+
+/// Reserve stock under a caller-chosen id.
+///
+/// Atomic: takes `quantity` units or none, never oversells. Idempotent per id: repeating
+/// the same request returns the same reservation (200) and takes no more stock.
+#[utoipa::path(
+    tag = "reservations",
+    params(("id" = Uuid, Path, description = "Reservation id: the caller's idempotency key")),
+    request_body = ReserveStock,
+    responses(
+        (status = 201, description = "Reserved now", body = Reservation),
+        (status = 200, description = "This reservation already existed; nothing more was taken", body = Reservation),
+        (status = 400, description = "Malformed JSON or a reservation id that is not a UUID", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody,
+            example = json!({"code": "product_not_found", "message": "product 999 does not exist"})),
+        (status = 409, description = "Not enough stock (`insufficient_stock`), or the id is taken by other terms (`reservation_conflict`)",
+            body = ErrorBody,
+            example = json!({"code": "insufficient_stock", "message": "product 103 has 2 units in stock, 3 were requested"})),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Missing field, wrong type, or quantity/product id out of range", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[put("/reservations/{id}")]
+pub async fn reserve_stock(
+    pool: web::Data<PgPool>,
+    id: web::Path<Uuid>,
+    body: web::Json<ReserveStock>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let product = ProductId::parse(body.product_id).map_err(ApiError::Invalid)?;
+    let quantity = Quantity::parse(body.quantity).map_err(ApiError::Invalid)?;
+    match store::reserve_stock(&pool, id, product, quantity).await? {
+        Reserved::Created(r) => Ok(HttpResponse::Created().json(Reservation::from(r))),
+        Reserved::Existing(r) => Ok(HttpResponse::Ok().json(Reservation::from(r))),
+        Reserved::Conflict(_) => Err(ApiError::ReservationConflict(id)),
+        Reserved::ProductNotFound => Err(ApiError::ProductNotFound(product.get())),
+        Reserved::InsufficientStock { available } => Err(ApiError::InsufficientStock {
+            product_id: product.get(),
+            available,
+            requested: quantity.get(),
+        }),
+    }
+}
+
+/// Get a reservation by id.
+#[utoipa::path(
+    tag = "reservations",
+    params(("id" = Uuid, Path, description = "Reservation id")),
+    responses(
+        (status = 200, description = "The reservation", body = Reservation),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 404, description = "No such reservation", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[get("/reservations/{id}")]
+pub async fn get_reservation(
+    pool: web::Data<PgPool>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Reservation>, ApiError> {
+    let id = id.into_inner();
+    let row = store::fetch_reservation(&pool, id)
+        .await?
+        .ok_or(ApiError::ReservationNotFound(id))?;
+    Ok(web::Json(row.into()))
+}
+
+/// Release a reservation, giving its stock back exactly once.
+///
+/// Idempotent: releasing an already released reservation answers 200 and changes nothing.
+#[utoipa::path(
+    tag = "reservations",
+    params(("id" = Uuid, Path, description = "Reservation id")),
+    responses(
+        (status = 200, description = "Released (now or earlier)", body = Reservation),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 404, description = "No such reservation", body = ErrorBody,
+            example = json!({"code": "reservation_not_found", "message": "reservation 7d0f3c1e-9a54-4d43-8f5e-1f1f0c2b9a10 does not exist"})),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[post("/reservations/{id}/release")]
+pub async fn release_reservation(
+    pool: web::Data<PgPool>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Reservation>, ApiError> {
+    let id = id.into_inner();
+    match store::release_reservation(&pool, id).await? {
+        Released::Now(r) | Released::Already(r) => Ok(web::Json(r.into())),
+        Released::NotFound => Err(ApiError::ReservationNotFound(id)),
+    }
+}
