@@ -22,7 +22,10 @@ pub async fn ready_is_200(api: &Api) {
 /// `GET /ready` answers a 503 envelope within 3 s once the database is gone.
 pub async fn ready_is_503_fast(api: &Api) {
     let started = std::time::Instant::now();
-    assert_eq!(assert_error(api.get("/ready").await, 503).await, "database_unavailable");
+    assert_eq!(
+        assert_error(api.get("/ready").await, 503).await,
+        "database_unavailable"
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(3),
         "503 took {:?}",
@@ -49,14 +52,23 @@ pub async fn correlation_ids_are_echoed_or_created(api: &Api) {
 
 /// An unknown route answers a 404 envelope, not an empty body.
 pub async fn unknown_routes_get_a_json_404(api: &Api) {
-    assert_eq!(assert_error(api.get("/nope").await, 404).await, "route_not_found");
+    assert_eq!(
+        assert_error(api.get("/nope").await, 404).await,
+        "route_not_found"
+    );
 }
 
 /// Swagger UI is served from the binary (vendored assets).
 pub async fn swagger_ui_is_served(api: &Api) {
     let response = api.get("/swagger-ui/").await;
     assert_eq!(response.status().as_u16(), 200);
-    assert!(response.text().await.expect("UI body").contains("swagger-ui"));
+    assert!(
+        response
+            .text()
+            .await
+            .expect("UI body")
+            .contains("swagger-ui")
+    );
 }
 
 /// The served OpenAPI 3.1 document equals `<manifest_dir>/openapi.json`.

@@ -24,26 +24,49 @@ impl Api {
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("send GET")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("send GET")
     }
 
     /// `POST path` with a JSON body.
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("send POST")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("send POST")
     }
 
     /// `PUT path` with a JSON body.
     pub async fn put_json(&self, path: &str, body: &Value) -> Response {
-        self.client.put(self.url(path)).json(body).send().await.expect("send PUT")
+        self.client
+            .put(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("send PUT")
     }
 
     /// `POST path` with no body.
     pub async fn post_empty(&self, path: &str) -> Response {
-        self.client.post(self.url(path)).send().await.expect("send POST")
+        self.client
+            .post(self.url(path))
+            .send()
+            .await
+            .expect("send POST")
     }
 
     /// `POST path` with a raw body and content type, for malformed-input tests.
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Response {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
         self.client
             .post(self.url(path))
             .header("content-type", content_type)
@@ -78,5 +101,8 @@ pub async fn assert_error(response: Response, status: u16) -> String {
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "error envelope has a message: {body}"
     );
-    body["code"].as_str().expect("error envelope has a code").to_owned()
+    body["code"]
+        .as_str()
+        .expect("error envelope has a code")
+        .to_owned()
 }

@@ -114,7 +114,9 @@ pub async fn drop_database(url: &str) {
     let mut conn = PgConnection::connect(&admin_url())
         .await
         .expect("connect to the test Postgres server");
-    conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE "{name}" WITH (FORCE)"#)))
-        .await
-        .expect("drop a test database");
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        r#"DROP DATABASE "{name}" WITH (FORCE)"#
+    )))
+    .await
+    .expect("drop a test database");
 }

@@ -65,7 +65,9 @@ impl PriceCents {
         if (0..=MAX_PRICE_CENTS).contains(&raw) {
             Ok(Self(raw))
         } else {
-            Err(format!("price_cents must be between 0 and {MAX_PRICE_CENTS}, got {raw}"))
+            Err(format!(
+                "price_cents must be between 0 and {MAX_PRICE_CENTS}, got {raw}"
+            ))
         }
     }
 
@@ -84,7 +86,9 @@ impl Stock {
     pub fn parse(raw: i64) -> Result<Self, String> {
         match i32::try_from(raw) {
             Ok(n) if (0..=MAX_STOCK).contains(&raw) => Ok(Self(n)),
-            _ => Err(format!("stock must be between 0 and {MAX_STOCK}, got {raw}")),
+            _ => Err(format!(
+                "stock must be between 0 and {MAX_STOCK}, got {raw}"
+            )),
         }
     }
 
@@ -103,7 +107,9 @@ impl Quantity {
     pub fn parse(raw: i64) -> Result<Self, String> {
         match i32::try_from(raw) {
             Ok(n) if (1..=MAX_QUANTITY).contains(&raw) => Ok(Self(n)),
-            _ => Err(format!("quantity must be between 1 and {MAX_QUANTITY}, got {raw}")),
+            _ => Err(format!(
+                "quantity must be between 1 and {MAX_QUANTITY}, got {raw}"
+            )),
         }
     }
 
@@ -147,7 +153,10 @@ mod tests {
 
     #[test]
     fn product_names_are_trimmed_and_bounded() {
-        assert_eq!(ProductName::parse(" Hub ").map(|n| n.0), Ok("Hub".to_owned()));
+        assert_eq!(
+            ProductName::parse(" Hub ").map(|n| n.0),
+            Ok("Hub".to_owned())
+        );
         assert!(ProductName::parse("").is_err());
         assert!(ProductName::parse(&"x".repeat(201)).is_err());
     }

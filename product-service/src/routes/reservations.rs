@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::{ProductId, Quantity};
 use crate::errors::ApiError;
-use crate::store::reservations::{self as store, Released, Reserved, ReservationRow};
+use crate::store::reservations::{self as store, Released, ReservationRow, Reserved};
 
 /// Whether a reservation still holds its stock.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

@@ -46,7 +46,10 @@ pub async fn fetch_product(pool: &PgPool, id: ProductId) -> Result<Option<Produc
 }
 
 /// Lists products by ascending id, with the total count.
-pub async fn list_products(pool: &PgPool, page: Page) -> Result<(Vec<ProductRow>, i64), StoreError> {
+pub async fn list_products(
+    pool: &PgPool,
+    page: Page,
+) -> Result<(Vec<ProductRow>, i64), StoreError> {
     let rows = sqlx::query_as::<_, ProductRow>(
         "SELECT id, name, price_cents, stock, created_at FROM products ORDER BY id LIMIT $1 OFFSET $2",
     )

@@ -88,7 +88,9 @@ pub async fn reserve_stock(
             .await?;
         tx.rollback().await?;
         return Ok(match existing {
-            Some(r) if r.product_id == product.get() && r.quantity == quantity.get() => Reserved::Existing(r),
+            Some(r) if r.product_id == product.get() && r.quantity == quantity.get() => {
+                Reserved::Existing(r)
+            }
             Some(r) => Reserved::Conflict(r),
             None => Reserved::ProductNotFound,
         });
@@ -142,7 +144,10 @@ pub async fn release_reservation(pool: &PgPool, id: Uuid) -> Result<Released, St
 }
 
 /// Fetches one reservation by id.
-pub async fn fetch_reservation(pool: &PgPool, id: Uuid) -> Result<Option<ReservationRow>, StoreError> {
+pub async fn fetch_reservation(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<ReservationRow>, StoreError> {
     Ok(sqlx::query_as::<_, ReservationRow>(SELECT_RESERVATION)
         .bind(id)
         .fetch_optional(pool)

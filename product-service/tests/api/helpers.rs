@@ -2,12 +2,12 @@
 
 use std::ops::Deref;
 
+use product_service::configuration::Settings;
 use reqwest::Response;
 use serde_json::{Value, json};
-use uuid::Uuid;
 use sqlx::PgPool;
 use testkit::http::Api;
-use product_service::configuration::Settings;
+use uuid::Uuid;
 
 pub use testkit::http::assert_error;
 
@@ -55,7 +55,10 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     pub async fn create_product(&self, name: &str, price_cents: i64, stock: i64) -> Value {
         let response = self
-            .post_json("/products", &json!({"name": name, "price_cents": price_cents, "stock": stock}))
+            .post_json(
+                "/products",
+                &json!({"name": name, "price_cents": price_cents, "stock": stock}),
+            )
             .await;
         assert_eq!(response.status().as_u16(), 201);
         response.json().await.expect("product JSON")
@@ -70,7 +73,8 @@ impl TestApp {
     }
 
     pub async fn release(&self, reservation: Uuid) -> Response {
-        self.post_empty(&format!("/reservations/{reservation}/release")).await
+        self.post_empty(&format!("/reservations/{reservation}/release"))
+            .await
     }
 
     pub async fn stock_of(&self, product_id: i64) -> i32 {

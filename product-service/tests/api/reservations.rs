@@ -25,9 +25,21 @@ async fn fifty_concurrent_reservations_against_stock_10_sell_exactly_10() {
     let product = app.create_product("Limited Edition", 1000, 10).await;
     let product_id = product["id"].as_i64().unwrap();
     let attempts = (0..50).map(|_| app.reserve(Uuid::new_v4(), product_id, 1));
-    let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 40, "{statuses:?}");
+    let statuses: Vec<u16> = join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        40,
+        "{statuses:?}"
+    );
     assert_eq!(app.stock_of(product_id).await, 0);
     assert_eq!(app.count("reservations").await, 10);
 }
@@ -37,8 +49,16 @@ async fn thirty_concurrent_reservations_of_3_against_stock_30_sell_exactly_30_un
     // The seed tutorial sold 90 units from a stock of 30 in exactly this test.
     let app = spawn_app().await;
     let attempts = (0..30).map(|_| app.reserve(Uuid::new_v4(), 103, 3));
-    let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?}");
+    let statuses: Vec<u16> = join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        10,
+        "{statuses:?}"
+    );
     assert_eq!(app.stock_of(103).await, 0);
 }
 
@@ -58,9 +78,21 @@ async fn concurrent_repeats_of_one_reservation_take_stock_once() {
     let app = spawn_app().await;
     let id = Uuid::new_v4();
     let attempts = (0..20).map(|_| app.reserve(id, 102, 5));
-    let statuses: Vec<u16> = join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 19, "{statuses:?}");
+    let statuses: Vec<u16> = join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        19,
+        "{statuses:?}"
+    );
     assert_eq!(app.stock_of(102).await, 70);
 }
 
@@ -110,10 +142,18 @@ async fn bad_reservation_requests_are_rejected_and_change_nothing() {
     }
     assert_error(app.reserve(Uuid::new_v4(), 0, 1).await, 422).await;
     let wrong_type = app
-        .put_json(&format!("/reservations/{}", Uuid::new_v4()), &json!({"product_id": 101, "quantity": "3"}))
+        .put_json(
+            &format!("/reservations/{}", Uuid::new_v4()),
+            &json!({"product_id": 101, "quantity": "3"}),
+        )
         .await;
     assert_eq!(assert_error(wrong_type, 422).await, "invalid_body");
-    let bad_id = app.put_json("/reservations/not-a-uuid", &json!({"product_id": 101, "quantity": 1})).await;
+    let bad_id = app
+        .put_json(
+            "/reservations/not-a-uuid",
+            &json!({"product_id": 101, "quantity": 1}),
+        )
+        .await;
     assert_eq!(assert_error(bad_id, 400).await, "invalid_path");
     assert_eq!(app.stock_of(101).await, 150);
     assert_eq!(app.count("reservations").await, 0);
@@ -158,7 +198,16 @@ async fn a_reservation_can_be_looked_up() {
     let app = spawn_app().await;
     let id = Uuid::new_v4();
     let made: Value = app.reserve(id, 101, 2).await.json().await.unwrap();
-    let fetched: Value = app.get(&format!("/reservations/{id}")).await.json().await.unwrap();
+    let fetched: Value = app
+        .get(&format!("/reservations/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched, made);
-    assert_error(app.get(&format!("/reservations/{}", Uuid::new_v4())).await, 404).await;
+    assert_error(
+        app.get(&format!("/reservations/{}", Uuid::new_v4())).await,
+        404,
+    )
+    .await;
 }

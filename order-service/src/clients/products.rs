@@ -1,0 +1,145 @@
+//! Client for product-service: fetch a product, reserve stock, release a reservation.
+
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use telemetry::CorrelationId;
+use uuid::Uuid;
+
+use super::{CallError, read_json, send, unexpected};
+
+const SERVICE: &str = "product-service";
+
+/// The part of product-service's product that order-service uses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Product {
+    /// The product's id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Unit price in integer cents.
+    pub price_cents: i64,
+}
+
+/// The part of a reservation that order-service uses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Reservation {
+    /// The reservation id (order-service uses the order id).
+    pub id: Uuid,
+    /// Units reserved.
+    pub quantity: i32,
+    /// `reserved` or `released`.
+    pub status: String,
+}
+
+#[derive(Serialize)]
+struct ReserveBody {
+    product_id: i64,
+    quantity: i32,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// Why a product call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductClientError {
+    /// product-service has no such product.
+    #[error("product {0} does not exist")]
+    ProductNotFound(i64),
+    /// Not enough stock; the message is product-service's.
+    #[error("{0}")]
+    InsufficientStock(String),
+    /// The reservation id is taken by other terms.
+    #[error("reservation {0} exists with other terms")]
+    ReservationConflict(Uuid),
+    /// No reservation has this id.
+    #[error("reservation {0} does not exist")]
+    ReservationNotFound(Uuid),
+    /// The call failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
+/// Calls product-service at a base URL.
+#[derive(Debug, Clone)]
+pub struct ProductClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl ProductClient {
+    /// A client for the product-service at `base_url` (no trailing slash needed).
+    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http,
+        }
+    }
+
+    /// `GET /products/{id}`.
+    pub async fn fetch_product(
+        &self,
+        id: i64,
+        correlation_id: &CorrelationId,
+    ) -> Result<Product, ProductClientError> {
+        let request = self.http.get(format!("{}/products/{id}", self.base_url));
+        let response = send(SERVICE, request, correlation_id).await?;
+        match response.status() {
+            StatusCode::OK => Ok(read_json(SERVICE, response).await?),
+            StatusCode::NOT_FOUND => Err(ProductClientError::ProductNotFound(id)),
+            _ => Err(unexpected(SERVICE, &response).into()),
+        }
+    }
+
+    /// `PUT /reservations/{id}`: reserves stock; safe to repeat with the same id.
+    pub async fn reserve(
+        &self,
+        reservation_id: Uuid,
+        product_id: i64,
+        quantity: i32,
+        correlation_id: &CorrelationId,
+    ) -> Result<Reservation, ProductClientError> {
+        let request = self
+            .http
+            .put(format!("{}/reservations/{reservation_id}", self.base_url))
+            .json(&ReserveBody {
+                product_id,
+                quantity,
+            });
+        let response = send(SERVICE, request, correlation_id).await?;
+        match response.status() {
+            StatusCode::CREATED | StatusCode::OK => Ok(read_json(SERVICE, response).await?),
+            StatusCode::NOT_FOUND => Err(ProductClientError::ProductNotFound(product_id)),
+            StatusCode::CONFLICT => {
+                let body: ErrorBody = read_json(SERVICE, response).await?;
+                if body.code == "insufficient_stock" {
+                    Err(ProductClientError::InsufficientStock(body.message))
+                } else {
+                    Err(ProductClientError::ReservationConflict(reservation_id))
+                }
+            }
+            _ => Err(unexpected(SERVICE, &response).into()),
+        }
+    }
+
+    /// `POST /reservations/{id}/release`: gives the stock back; safe to repeat.
+    pub async fn release(
+        &self,
+        reservation_id: Uuid,
+        correlation_id: &CorrelationId,
+    ) -> Result<Reservation, ProductClientError> {
+        let request = self.http.post(format!(
+            "{}/reservations/{reservation_id}/release",
+            self.base_url
+        ));
+        let response = send(SERVICE, request, correlation_id).await?;
+        match response.status() {
+            StatusCode::OK => Ok(read_json(SERVICE, response).await?),
+            StatusCode::NOT_FOUND => Err(ProductClientError::ReservationNotFound(reservation_id)),
+            _ => Err(unexpected(SERVICE, &response).into()),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Typed settings: the defaults below, overridden by `APP_`-prefixed environment variables.
+
+use serde::{Deserialize, Serialize};
+
+/// Port the seed tutorial gave the order service.
+pub const DEFAULT_PORT: u16 = 5003;
+
+/// Settings of order-service. Each field `x` is overridden by the variable `APP_X`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Address to bind (`APP_HOST`).
+    pub host: String,
+    /// Port to bind (`APP_PORT`); 0 picks a free port.
+    pub port: u16,
+    /// Postgres connection URL of this service's own database (`APP_DATABASE_URL`).
+    pub database_url: String,
+    /// Size of the connection pool (`APP_DATABASE_MAX_CONNECTIONS`).
+    pub database_max_connections: u32,
+    /// Seconds to keep retrying the database at start-up (`APP_DATABASE_CONNECT_WAIT_SECS`).
+    pub database_connect_wait_secs: u64,
+    /// Base URL of user-service (`APP_USER_SERVICE_URL`).
+    pub user_service_url: String,
+    /// Base URL of product-service (`APP_PRODUCT_SERVICE_URL`).
+    pub product_service_url: String,
+    /// Whole-call timeout for each request to another service, in milliseconds
+    /// (`APP_DOWNSTREAM_TIMEOUT_MS`). A slower dependency is answered with a 503.
+    pub downstream_timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: DEFAULT_PORT,
+            database_url: "postgres://postgres:postgres@localhost:5432/orders".to_owned(),
+            database_max_connections: 16,
+            database_connect_wait_secs: 30,
+            user_service_url: "http://localhost:5001".to_owned(),
+            product_service_url: "http://localhost:5002".to_owned(),
+            downstream_timeout_ms: 2000,
+        }
+    }
+}

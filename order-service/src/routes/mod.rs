@@ -1,0 +1,13 @@
+//! HTTP routes, one file per resource.
+
+pub mod orders;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every route of the service.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(orders::place_order)
+        .service(orders::get_order)
+        .service(orders::list_orders)
+        .service(orders::cancel_order);
+}

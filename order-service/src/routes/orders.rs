@@ -1,0 +1,269 @@
+//! `/orders`: place, fetch, list and cancel orders.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use http_plumbing::ErrorBody;
+use http_plumbing::pagination::PageParams;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use telemetry::CorrelationId;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::{OrderRequest, Quantity, ResourceId};
+use crate::errors::ApiError;
+use crate::placing::{self, Dependencies};
+use crate::store::orders::{self as store, OrderRow};
+
+/// An order to place: the seed tutorial's body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"user_id": 1, "product_id": 101, "quantity": 1}))]
+pub struct PlaceOrder {
+    /// Who orders: a user id of user-service.
+    #[schema(minimum = 1)]
+    pub user_id: i64,
+    /// What is ordered: a product id of product-service.
+    #[schema(minimum = 1)]
+    pub product_id: i64,
+    /// Units, 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quantity: i64,
+}
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Stock reserved and order stored.
+    Confirmed,
+    /// Cancelled; its stock was released.
+    Cancelled,
+}
+
+/// The user as they were when the order was placed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserSnapshot {
+    /// The user's id.
+    pub id: i64,
+    /// The user's name then.
+    pub name: String,
+    /// The user's email then.
+    pub email: String,
+}
+
+/// The product as it was when the order was placed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductSnapshot {
+    /// The product's id.
+    pub id: i64,
+    /// The product's name then.
+    pub name: String,
+    /// The unit price then, in integer cents.
+    pub unit_price_cents: i64,
+}
+
+/// An order. Money is integer cents: `total_cents` 4999 is 49.99.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0b5e3f9a-6f0c-4d1e-9a63-4f1f2b8c7d10", "status": "confirmed",
+    "user": {"id": 1, "name": "Alice Johnson", "email": "alice@example.com"},
+    "product": {"id": 101, "name": "Wireless Keyboard", "unit_price_cents": 4999},
+    "quantity": 1, "total_cents": 4999,
+    "created_at": "2026-11-26T12:00:00Z", "cancelled_at": null}))]
+pub struct Order {
+    /// The order's id.
+    pub id: Uuid,
+    /// `confirmed` or `cancelled`.
+    pub status: OrderState,
+    /// Snapshot of the user.
+    pub user: UserSnapshot,
+    /// Snapshot of the product.
+    pub product: ProductSnapshot,
+    /// Units ordered.
+    pub quantity: i32,
+    /// `unit_price_cents × quantity`, exact, in integer cents.
+    pub total_cents: i64,
+    /// When the order was placed (RFC 3339, UTC).
+    pub created_at: DateTime<Utc>,
+    /// When it was cancelled, or null.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<OrderRow> for Order {
+    fn from(row: OrderRow) -> Self {
+        Self {
+            id: row.id,
+            status: if row.status == "cancelled" {
+                OrderState::Cancelled
+            } else {
+                OrderState::Confirmed
+            },
+            user: UserSnapshot {
+                id: row.user_id,
+                name: row.user_name,
+                email: row.user_email,
+            },
+            product: ProductSnapshot {
+                id: row.product_id,
+                name: row.product_name,
+                unit_price_cents: row.unit_price_cents,
+            },
+            quantity: row.quantity,
+            total_cents: row.total_cents,
+            created_at: row.created_at,
+            cancelled_at: row.cancelled_at,
+        }
+    }
+}
+
+/// One page of a user's orders.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderPage {
+    /// The orders on this page, newest first.
+    pub items: Vec<Order>,
+    /// The page size used.
+    pub limit: i64,
+    /// How many orders were skipped.
+    pub offset: i64,
+    /// How many orders the user has in all.
+    pub total: i64,
+}
+
+/// Query of `GET /orders`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrders {
+    /// Whose orders to list (required).
+    #[param(minimum = 1, example = 1)]
+    pub user_id: i64,
+    /// How many orders to return, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// How many orders to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<u32>,
+}
+
+/// Place an order.
+///
+/// Verifies the user (user-service) and the product (product-service), reserves `quantity`
+/// units, and stores the order with snapshots of both. If storing fails, the reservation is
+/// released. A dependency that is down or slower than the configured timeout gives a 503 and
+/// nothing is stored.
+#[utoipa::path(
+    tag = "orders",
+    request_body = PlaceOrder,
+    responses(
+        (status = 201, description = "Placed; `Location` names the order", body = Order),
+        (status = 400, description = "Malformed JSON", body = ErrorBody,
+            example = json!({"code": "malformed_json", "message": "request body is not valid JSON: EOF while parsing an object at line 1 column 14"})),
+        (status = 409, description = "Not enough stock", body = ErrorBody,
+            example = json!({"code": "insufficient_stock", "message": "product 103 has 2 units in stock, 3 were requested"})),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "Missing field or wrong type (`invalid_body`), a value out of range (`invalid_input`), or a user or product that does not exist (`unknown_user`, `unknown_product`)",
+            body = ErrorBody,
+            example = json!({"code": "unknown_user", "message": "user 42 does not exist"})),
+        (status = 503, description = "user-service, product-service or the database is unavailable or too slow; nothing was stored",
+            body = ErrorBody,
+            example = json!({"code": "product_service_unavailable", "message": "product-service is unavailable; nothing was changed. Try again shortly"})),
+    )
+)]
+#[post("/orders")]
+pub async fn place_order(
+    pool: web::Data<PgPool>,
+    deps: web::Data<Dependencies>,
+    correlation_id: CorrelationId,
+    body: web::Json<PlaceOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let request = OrderRequest {
+        user_id: ResourceId::parse(body.user_id, "user_id").map_err(ApiError::Invalid)?,
+        product_id: ResourceId::parse(body.product_id, "product_id").map_err(ApiError::Invalid)?,
+        quantity: Quantity::parse(body.quantity).map_err(ApiError::Invalid)?,
+    };
+    let row = placing::place_order(&pool, &deps, request, &correlation_id).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/orders/{}", row.id)))
+        .json(Order::from(row)))
+}
+
+/// Get an order by id.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = Uuid, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order", body = Order),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[get("/orders/{id}")]
+pub async fn get_order(
+    pool: web::Data<PgPool>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Order>, ApiError> {
+    let id = id.into_inner();
+    let row = store::fetch_order(&pool, id)
+        .await?
+        .ok_or(ApiError::OrderNotFound(id))?;
+    Ok(web::Json(row.into()))
+}
+
+/// List a user's orders, newest first.
+#[utoipa::path(
+    tag = "orders",
+    params(ListOrders),
+    responses(
+        (status = 200, description = "A page of the user's orders", body = OrderPage),
+        (status = 400, description = "user_id missing or not a positive integer, or paging out of range", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+#[get("/orders")]
+pub async fn list_orders(
+    pool: web::Data<PgPool>,
+    query: web::Query<ListOrders>,
+) -> Result<web::Json<OrderPage>, ApiError> {
+    let query = query.into_inner();
+    let user_id = ResourceId::parse(query.user_id, "user_id").map_err(ApiError::BadRequest)?;
+    let page = PageParams {
+        limit: query.limit,
+        offset: query.offset,
+    }
+    .parse()
+    .map_err(ApiError::BadRequest)?;
+    let (rows, total) = store::list_orders_of_user(&pool, user_id.get(), page).await?;
+    Ok(web::Json(OrderPage {
+        items: rows.into_iter().map(Order::from).collect(),
+        limit: page.limit,
+        offset: page.offset,
+        total,
+    }))
+}
+
+/// Cancel an order, releasing its stock exactly once.
+///
+/// Cancelling a cancelled order answers 200 and changes nothing. If product-service cannot
+/// be reached, the answer is 503 and the order stays confirmed.
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = Uuid, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "Cancelled (now or earlier)", body = Order),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 503, description = "product-service or the database is unavailable; the order is unchanged", body = ErrorBody),
+    )
+)]
+#[post("/orders/{id}/cancel")]
+pub async fn cancel_order(
+    pool: web::Data<PgPool>,
+    deps: web::Data<Dependencies>,
+    correlation_id: CorrelationId,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Order>, ApiError> {
+    let row = placing::cancel_order(&pool, &deps, id.into_inner(), &correlation_id).await?;
+    Ok(web::Json(row.into()))
+}

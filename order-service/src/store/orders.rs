@@ -1,0 +1,124 @@
+//! The `orders` table.
+
+use chrono::{DateTime, Utc};
+use http_plumbing::pagination::Page;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::OrderStatus;
+use crate::store::StoreError;
+
+/// A stored order, with its user and product snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrderRow {
+    /// Primary key; also the id of the order's stock reservation.
+    pub id: Uuid,
+    /// Who ordered.
+    pub user_id: i64,
+    /// The user's name when the order was placed.
+    pub user_name: String,
+    /// The user's email when the order was placed.
+    pub user_email: String,
+    /// What was ordered.
+    pub product_id: i64,
+    /// The product's name when the order was placed.
+    pub product_name: String,
+    /// The unit price, in cents, when the order was placed.
+    pub unit_price_cents: i64,
+    /// Units ordered.
+    pub quantity: i32,
+    /// `unit_price_cents × quantity`.
+    pub total_cents: i64,
+    /// `confirmed` or `cancelled`.
+    pub status: String,
+    /// When the order was placed.
+    pub created_at: DateTime<Utc>,
+    /// When it was cancelled, if it was.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// An order to insert.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// The order's id, already used as the reservation id.
+    pub id: Uuid,
+    /// Who orders.
+    pub user_id: i64,
+    /// User name snapshot.
+    pub user_name: String,
+    /// User email snapshot.
+    pub user_email: String,
+    /// What is ordered.
+    pub product_id: i64,
+    /// Product name snapshot.
+    pub product_name: String,
+    /// Unit price snapshot, in cents.
+    pub unit_price_cents: i64,
+    /// Units ordered.
+    pub quantity: i32,
+    /// Exact total, in cents.
+    pub total_cents: i64,
+}
+
+/// Inserts a confirmed order.
+pub async fn insert_order(pool: &PgPool, order: &NewOrder) -> Result<OrderRow, StoreError> {
+    Ok(sqlx::query_as::<_, OrderRow>(
+        "INSERT INTO orders (id, user_id, user_name, user_email, product_id, product_name, \
+         unit_price_cents, quantity, total_cents, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+    )
+    .bind(order.id)
+    .bind(order.user_id)
+    .bind(&order.user_name)
+    .bind(&order.user_email)
+    .bind(order.product_id)
+    .bind(&order.product_name)
+    .bind(order.unit_price_cents)
+    .bind(order.quantity)
+    .bind(order.total_cents)
+    .bind(OrderStatus::Confirmed.as_str())
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Fetches one order by id.
+pub async fn fetch_order(pool: &PgPool, id: Uuid) -> Result<Option<OrderRow>, StoreError> {
+    Ok(
+        sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Lists a user's orders, newest first, with the total count.
+pub async fn list_orders_of_user(
+    pool: &PgPool,
+    user_id: i64,
+    page: Page,
+) -> Result<(Vec<OrderRow>, i64), StoreError> {
+    let rows = sqlx::query_as::<_, OrderRow>(
+        "SELECT * FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+    )
+    .bind(user_id)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(pool)
+    .await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Marks a confirmed order cancelled; `None` if it is not (or no longer) confirmed.
+pub async fn mark_order_cancelled(pool: &PgPool, id: Uuid) -> Result<Option<OrderRow>, StoreError> {
+    Ok(sqlx::query_as::<_, OrderRow>(
+        "UPDATE orders SET status = 'cancelled', cancelled_at = now() \
+         WHERE id = $1 AND status = 'confirmed' RETURNING *",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
