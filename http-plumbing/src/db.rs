@@ -47,6 +47,11 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// SQLSTATE classes that mean the server cannot serve this service right now: connection
+/// exceptions (08), a missing database (3D), rejected credentials (28), exhausted resources
+/// such as connection slots (53), and operator intervention such as shutdown (57P).
+const UNAVAILABLE_SQLSTATE_CLASSES: [&str; 5] = ["08", "3D", "28", "53", "57P"];
+
 /// True when the error means the database cannot be reached right now (a 503), as opposed to
 /// a fault in the query itself (a 500).
 pub fn is_unavailable(e: &sqlx::Error) -> bool {
@@ -57,7 +62,7 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
-    ) || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")))
+    ) || matches!(e, sqlx::Error::Database(db) if db.code().is_some_and(|c| UNAVAILABLE_SQLSTATE_CLASSES.iter().any(|class| c.starts_with(class))))
 }
 
 /// True when the error is a violation of the named unique constraint.

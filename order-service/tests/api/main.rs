@@ -1,0 +1,8 @@
+//! order-service's black-box API tests: the real application on a random port, a fresh
+//! database in a real Postgres container, and user-service and product-service faked by
+//! wiremock HTTP servers. One binary; one file per area.
+
+mod cancelling;
+mod helpers;
+mod operations;
+mod placing;
