@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::configuration::Settings;
-use crate::{routes, store};
+use crate::routes;
 
 /// The service's base OpenAPI document; paths and schemas are collected from the routes.
 #[derive(OpenApi)]
@@ -45,7 +45,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     )
     .await?;
     if settings.demo_data {
-        store::products::insert_demo_products(&pool).await?;
+        crate::demo::insert_demo_products(&pool).await?;
     }
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     Ok(serve(listener, pool, api())?)

@@ -22,6 +22,15 @@ impl Api {
         }
     }
 
+    /// The port the service listens on.
+    pub fn port(&self) -> u16 {
+        self.address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the address ends with a port")
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Response {
         self.client

@@ -2,11 +2,13 @@
 //!
 //! - [`postgres`]: one real Postgres container per test binary and a fresh database per test.
 //! - [`checks`]: checks every service must pass (health, readiness, correlation IDs, docs).
+//! - [`contracts`]: provider-side Pact verification that fails when nothing was verified.
 //! - [`http`]: a client for black-box calls and the error-envelope assertion.
 //! - [`openapi`]: the drift check between a served OpenAPI document and the committed file.
 //! - [`install_crypto_provider`]: makes `reqwest` clients usable in test binaries that link Pact.
 
 pub mod checks;
+pub mod contracts;
 pub mod http;
 pub mod openapi;
 pub mod postgres;

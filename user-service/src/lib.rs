@@ -3,6 +3,7 @@
 //! See `README.md` in this folder for the API and its settings.
 
 pub mod configuration;
+pub mod demo;
 pub mod domain;
 pub mod errors;
 pub mod routes;

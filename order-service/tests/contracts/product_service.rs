@@ -10,19 +10,25 @@ use order_service::clients::{ProductClient, ProductClientError};
 use crate::{UUID_PATTERN, correlation_header, correlation_id, file_lock, http, pact, run};
 
 const PROVIDER: &str = "product-service";
-/// The example reservation id (an order id) used in the contract.
-const RESERVATION: &str = "0b5e3f9a-6f0c-4d1e-9a63-4f1f2b8c7d10";
+// Example reservation ids (order ids), one per interaction: the provider verifies all
+// interactions against one database, so no two may touch the same reservation.
+const NEW_RESERVATION: &str = "0b5e3f9a-6f0c-4d1e-9a63-4f1f2b8c7d10";
+const REPEATED_RESERVATION: &str = "1c6f4a0b-7a1d-4e2f-8b74-5a2a3c9d8e21";
+const REFUSED_RESERVATION: &str = "2d7a5b1c-8b2e-4f3a-9c85-6b3b4d0e9f32";
+const UNKNOWN_PRODUCT_RESERVATION: &str = "3e8b6c2d-9c3f-4a4b-8d96-7c4c5e1f0a43";
+const RELEASED_RESERVATION: &str = "4f9c7d3e-0d4a-4b5c-9ea7-8d5d6f2a1b54";
+const MISSING_RESERVATION: &str = "5a0d8e4f-1e5b-4c6d-8fb8-9e6e7a3b2c65";
 
-fn reservation_path(suffix: &str) -> StringPattern {
+fn reservation_path(example: &str, suffix: &str) -> StringPattern {
     term!(
         format!("^/reservations/{UUID_PATTERN}{suffix}$"),
-        format!("/reservations/{RESERVATION}{suffix}")
+        format!("/reservations/{example}{suffix}")
     )
     .into()
 }
 
-fn reservation_id() -> Uuid {
-    RESERVATION.parse().expect("a valid UUID")
+fn uuid(example: &str) -> Uuid {
+    example.parse().expect("a valid UUID")
 }
 
 #[test]
@@ -32,7 +38,7 @@ fn fetching_an_existing_product_returns_its_name_and_integer_price() {
         .interaction("a request for an existing product", "", |mut i| {
             i.given_with_params(
                 "a product exists",
-                &json!({"id": 101, "name": "Wireless Keyboard", "price_cents": 4999, "stock": 150}),
+                &json!({"id": 101, "name": "Wireless Keyboard", "price_cents": 4999}),
             );
             i.request
                 .get()
@@ -104,7 +110,7 @@ fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
                 i.given_with_params("a product has stock", &json!({"id": 101, "stock": 10}));
                 i.request
                     .put()
-                    .path(reservation_path(""))
+                    .path(reservation_path(NEW_RESERVATION, ""))
                     .header("x-correlation-id", correlation_header())
                     .content_type("application/json")
                     .json_body(json_pattern!({"product_id": like!(101), "quantity": 3}));
@@ -112,7 +118,7 @@ fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
                     .created()
                     .content_type("application/json")
                     .json_body(json_pattern!({
-                        "id": term!(format!("^{UUID_PATTERN}$"), RESERVATION),
+                        "id": term!(format!("^{UUID_PATTERN}$"), NEW_RESERVATION),
                         "quantity": 3,
                         "status": "reserved",
                     }));
@@ -121,9 +127,9 @@ fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
         )
         .start_mock_server(None, None);
     let client = ProductClient::new(server.url().as_str(), http());
-    let reservation =
-        run(client.reserve(reservation_id(), 101, 3, &correlation_id())).expect("a reservation");
-    assert_eq!(reservation.id, reservation_id());
+    let reservation = run(client.reserve(uuid(NEW_RESERVATION), 101, 3, &correlation_id()))
+        .expect("a reservation");
+    assert_eq!(reservation.id, uuid(NEW_RESERVATION));
     assert_eq!(reservation.quantity, 3);
     assert_eq!(reservation.status, "reserved");
 }
@@ -138,11 +144,11 @@ fn repeating_a_reservation_returns_the_existing_one() {
             |mut i| {
                 i.given_with_params(
                     "a reservation exists",
-                    &json!({"reservation_id": RESERVATION, "product_id": 101, "quantity": 3}),
+                    &json!({"reservation_id": REPEATED_RESERVATION, "product_id": 101, "quantity": 3}),
                 );
                 i.request
                     .put()
-                    .path(reservation_path(""))
+                    .path(reservation_path(REPEATED_RESERVATION, ""))
                     .header("x-correlation-id", correlation_header())
                     .content_type("application/json")
                     .json_body(json_pattern!({"product_id": like!(101), "quantity": 3}));
@@ -150,7 +156,7 @@ fn repeating_a_reservation_returns_the_existing_one() {
                     .ok()
                     .content_type("application/json")
                     .json_body(json_pattern!({
-                        "id": term!(format!("^{UUID_PATTERN}$"), RESERVATION),
+                        "id": term!(format!("^{UUID_PATTERN}$"), REPEATED_RESERVATION),
                         "quantity": 3,
                         "status": "reserved",
                     }));
@@ -159,8 +165,8 @@ fn repeating_a_reservation_returns_the_existing_one() {
         )
         .start_mock_server(None, None);
     let client = ProductClient::new(server.url().as_str(), http());
-    let reservation =
-        run(client.reserve(reservation_id(), 101, 3, &correlation_id())).expect("a reservation");
+    let reservation = run(client.reserve(uuid(REPEATED_RESERVATION), 101, 3, &correlation_id()))
+        .expect("a reservation");
     assert_eq!(reservation.status, "reserved");
 }
 
@@ -175,7 +181,7 @@ fn reserving_more_than_the_stock_is_refused() {
                 i.given_with_params("a product has stock", &json!({"id": 103, "stock": 2}));
                 i.request
                     .put()
-                    .path(reservation_path(""))
+                    .path(reservation_path(REFUSED_RESERVATION, ""))
                     .header("x-correlation-id", correlation_header())
                     .content_type("application/json")
                     .json_body(json_pattern!({"product_id": like!(103), "quantity": 3}));
@@ -191,7 +197,7 @@ fn reserving_more_than_the_stock_is_refused() {
         )
         .start_mock_server(None, None);
     let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.reserve(reservation_id(), 103, 3, &correlation_id()));
+    let outcome = run(client.reserve(uuid(REFUSED_RESERVATION), 103, 3, &correlation_id()));
     assert!(
         matches!(outcome, Err(ProductClientError::InsufficientStock(_))),
         "{outcome:?}"
@@ -209,7 +215,7 @@ fn reserving_a_missing_product_is_not_found() {
                 i.given_with_params("no product exists", &json!({"id": 999}));
                 i.request
                     .put()
-                    .path(reservation_path(""))
+                    .path(reservation_path(UNKNOWN_PRODUCT_RESERVATION, ""))
                     .header("x-correlation-id", correlation_header())
                     .content_type("application/json")
                     .json_body(json_pattern!({"product_id": 999, "quantity": like!(1)}));
@@ -225,7 +231,7 @@ fn reserving_a_missing_product_is_not_found() {
         )
         .start_mock_server(None, None);
     let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.reserve(reservation_id(), 999, 1, &correlation_id()));
+    let outcome = run(client.reserve(uuid(UNKNOWN_PRODUCT_RESERVATION), 999, 1, &correlation_id()));
     assert!(
         matches!(outcome, Err(ProductClientError::ProductNotFound(999))),
         "{outcome:?}"
@@ -239,17 +245,17 @@ fn releasing_a_reservation_marks_it_released() {
         .interaction("a request to release a reservation", "", |mut i| {
             i.given_with_params(
                 "a reservation exists",
-                &json!({"reservation_id": RESERVATION, "product_id": 101, "quantity": 3}),
+                &json!({"reservation_id": RELEASED_RESERVATION, "product_id": 101, "quantity": 3}),
             );
             i.request
                 .post()
-                .path(reservation_path("/release"))
+                .path(reservation_path(RELEASED_RESERVATION, "/release"))
                 .header("x-correlation-id", correlation_header());
             i.response
                 .ok()
                 .content_type("application/json")
                 .json_body(json_pattern!({
-                    "id": term!(format!("^{UUID_PATTERN}$"), RESERVATION),
+                    "id": term!(format!("^{UUID_PATTERN}$"), RELEASED_RESERVATION),
                     "quantity": like!(3),
                     "status": "released",
                 }));
@@ -257,7 +263,8 @@ fn releasing_a_reservation_marks_it_released() {
         })
         .start_mock_server(None, None);
     let client = ProductClient::new(server.url().as_str(), http());
-    let reservation = run(client.release(reservation_id(), &correlation_id())).expect("released");
+    let reservation =
+        run(client.release(uuid(RELEASED_RESERVATION), &correlation_id())).expect("released");
     assert_eq!(reservation.status, "released");
 }
 
@@ -271,25 +278,25 @@ fn releasing_a_missing_reservation_is_not_found() {
             |mut i| {
                 i.given_with_params(
                     "no reservation exists",
-                    &json!({"reservation_id": RESERVATION}),
+                    &json!({"reservation_id": MISSING_RESERVATION}),
                 );
                 i.request
                     .post()
-                    .path(reservation_path("/release"))
+                    .path(reservation_path(MISSING_RESERVATION, "/release"))
                     .header("x-correlation-id", correlation_header());
                 i.response
                     .not_found()
                     .content_type("application/json")
                     .json_body(json_pattern!({
                         "code": "reservation_not_found",
-                        "message": like!(format!("reservation {RESERVATION} does not exist")),
+                        "message": like!(format!("reservation {MISSING_RESERVATION} does not exist")),
                     }));
                 i
             },
         )
         .start_mock_server(None, None);
     let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.release(reservation_id(), &correlation_id()));
+    let outcome = run(client.release(uuid(MISSING_RESERVATION), &correlation_id()));
     assert!(
         matches!(outcome, Err(ProductClientError::ReservationNotFound(_))),
         "{outcome:?}"

@@ -63,25 +63,33 @@ pub async fn list_products(
     Ok((rows, total))
 }
 
-/// Inserts the seed tutorial's demo products (ids 101 to 103) unless they exist, and moves
-/// the id sequence past them so that created products never collide with demo ids.
-pub async fn insert_demo_products(pool: &PgPool) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO products (id, name, price_cents, stock) VALUES \
-         (101, 'Wireless Keyboard', 4999, 150), \
-         (102, 'USB-C Hub', 3499, 75), \
-         (103, 'Monitor Stand', 8999, 30) \
-         ON CONFLICT DO NOTHING",
+/// Inserts a product under a given id unless that id is taken; true if it was inserted.
+///
+/// Call [`sync_product_id_sequence`] afterwards so that generated ids skip past it.
+pub async fn insert_product_with_id(
+    pool: &PgPool,
+    id: ProductId,
+    product: &NewProduct,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO products (id, name, price_cents, stock) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
-    .execute(&mut *tx)
+    .bind(id.get())
+    .bind(product.name.as_str())
+    .bind(product.price.get())
+    .bind(product.stock.get())
+    .execute(pool)
     .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Moves the id sequence past the highest id in use.
+pub async fn sync_product_id_sequence(pool: &PgPool) -> Result<(), StoreError> {
     sqlx::query(
         "SELECT setval(pg_get_serial_sequence('products', 'id'), \
          GREATEST((SELECT max(id) FROM products), 1))",
     )
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -71,23 +71,32 @@ pub async fn list_users(pool: &PgPool, page: Page) -> Result<(Vec<UserRow>, i64)
     Ok((rows, total))
 }
 
-/// Inserts the seed tutorial's demo users (ids 1 and 2) unless they exist, and moves the id
-/// sequence past them so that created users never collide with the demo ids.
-pub async fn insert_demo_users(pool: &PgPool) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO users (id, name, email) VALUES \
-         (1, 'Alice Johnson', 'alice@example.com'), (2, 'Bob Smith', 'bob@example.com') \
-         ON CONFLICT DO NOTHING",
+/// Inserts a user under a given id unless that id is taken; true if it was inserted.
+///
+/// Call [`sync_user_id_sequence`] afterwards so that generated ids skip past it.
+pub async fn insert_user_with_id(
+    pool: &PgPool,
+    id: UserId,
+    user: &NewUser,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO users (id, name, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
-    .execute(&mut *tx)
+    .bind(id.get())
+    .bind(user.name.as_str())
+    .bind(user.email.as_str())
+    .execute(pool)
     .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Moves the id sequence past the highest id in use.
+pub async fn sync_user_id_sequence(pool: &PgPool) -> Result<(), StoreError> {
     sqlx::query(
         "SELECT setval(pg_get_serial_sequence('users', 'id'), \
          GREATEST((SELECT max(id) FROM users), 1))",
     )
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    tx.commit().await?;
     Ok(())
 }

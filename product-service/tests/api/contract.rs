@@ -1,0 +1,220 @@
+//! Provider verification: product-service honours every committed contract that names it.
+//!
+//! Provider states are set in-process through the service's own store layer; the production
+//! application has no test-only route. Stock is brought down to a state's level by reserving
+//! the difference, exactly as an order would.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pact_models::provider_states::ProviderState;
+use pact_verifier::PactSource;
+use pact_verifier::callback_executors::ProviderStateExecutor;
+use product_service::domain::{
+    MAX_QUANTITY, NewProduct, PriceCents, ProductId, ProductName, Quantity, Stock,
+};
+use product_service::store::products::{
+    fetch_product, insert_product_with_id, sync_product_id_sequence,
+};
+use product_service::store::reservations::{Reserved, fetch_reservation, reserve_stock};
+use serde_json::Value;
+use sqlx::PgPool;
+use testkit::contracts::{self, Breakage, StateParams};
+use uuid::Uuid;
+
+use crate::helpers::spawn_app;
+
+const PROVIDER: &str = "product-service";
+
+/// Sets up the provider states the consumers' contracts name.
+#[derive(Debug)]
+struct States {
+    pool: PgPool,
+}
+
+fn int(params: &StateParams, key: &str) -> anyhow::Result<i64> {
+    params
+        .get(key)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| anyhow::anyhow!("state needs an integer `{key}`"))
+}
+
+fn product_id(params: &StateParams) -> anyhow::Result<ProductId> {
+    ProductId::parse(int(params, "id").or_else(|_| int(params, "product_id"))?)
+        .map_err(anyhow::Error::msg)
+}
+
+fn reservation_id(params: &StateParams) -> anyhow::Result<Uuid> {
+    let raw = params
+        .get("reservation_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow::anyhow!("state needs a string `reservation_id`"))?;
+    Ok(raw.parse()?)
+}
+
+impl States {
+    /// Creates the product unless it exists.
+    async fn ensure_product(
+        &self,
+        id: ProductId,
+        name: &str,
+        price_cents: i64,
+        stock: i64,
+    ) -> anyhow::Result<()> {
+        let product = NewProduct {
+            name: ProductName::parse(name).map_err(anyhow::Error::msg)?,
+            price: PriceCents::parse(price_cents).map_err(anyhow::Error::msg)?,
+            stock: Stock::parse(stock).map_err(anyhow::Error::msg)?,
+        };
+        insert_product_with_id(&self.pool, id, &product).await?;
+        sync_product_id_sequence(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Reserves stock away until exactly `target` units are left.
+    async fn bring_stock_to(&self, id: ProductId, target: i64) -> anyhow::Result<()> {
+        loop {
+            let current = i64::from(fetch_product(&self.pool, id).await?.map_or(0, |p| p.stock));
+            anyhow::ensure!(
+                current >= target,
+                "product {} has {current} units, fewer than {target}",
+                id.get()
+            );
+            if current == target {
+                return Ok(());
+            }
+            let take = Quantity::parse((current - target).min(MAX_QUANTITY))
+                .map_err(anyhow::Error::msg)?;
+            reserve_stock(&self.pool, Uuid::new_v4(), id, take).await?;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ProviderStateExecutor for States {
+    async fn call(
+        self: Arc<Self>,
+        _interaction_id: Option<String>,
+        state: &ProviderState,
+        setup: bool,
+        _client: Option<&reqwest::Client>,
+    ) -> anyhow::Result<HashMap<String, Value>> {
+        if !setup {
+            return Ok(HashMap::new());
+        }
+        let params = &state.params;
+        match state.name.as_str() {
+            "a product exists" => {
+                let name = params
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Contract Product");
+                let price = int(params, "price_cents").unwrap_or(1000);
+                self.ensure_product(product_id(params)?, name, price, 100)
+                    .await?;
+            }
+            "a product has stock" => {
+                let id = product_id(params)?;
+                let stock = int(params, "stock")?;
+                self.ensure_product(id, "Contract Product", 1000, stock)
+                    .await?;
+                self.bring_stock_to(id, stock).await?;
+            }
+            "a reservation exists" => {
+                let id = product_id(params)?;
+                let quantity =
+                    Quantity::parse(int(params, "quantity")?).map_err(anyhow::Error::msg)?;
+                self.ensure_product(id, "Contract Product", 1000, 100)
+                    .await?;
+                let outcome =
+                    reserve_stock(&self.pool, reservation_id(params)?, id, quantity).await?;
+                anyhow::ensure!(
+                    matches!(outcome, Reserved::Created(_) | Reserved::Existing(_)),
+                    "could not set up the reservation: {outcome:?}"
+                );
+            }
+            "no product exists" => {
+                let id = product_id(params)?;
+                anyhow::ensure!(
+                    fetch_product(&self.pool, id).await?.is_none(),
+                    "product {} exists",
+                    id.get()
+                );
+            }
+            "no reservation exists" => {
+                let id = reservation_id(params)?;
+                anyhow::ensure!(
+                    fetch_reservation(&self.pool, id).await?.is_none(),
+                    "reservation {id} exists"
+                );
+            }
+            other => anyhow::bail!("unknown provider state {other:?}"),
+        }
+        Ok(HashMap::new())
+    }
+
+    fn teardown(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn every_committed_contract_naming_product_service_is_verified() {
+    let app = spawn_app().await;
+    let states = Arc::new(States {
+        pool: app.pool.clone(),
+    });
+    let dir = contracts::contracts_dir(env!("CARGO_MANIFEST_DIR"));
+    let pacts = contracts::contracts_for(&dir, PROVIDER);
+    assert!(
+        !pacts.is_empty(),
+        "no contract in {} names {PROVIDER}",
+        dir.display()
+    );
+    for (path, pact) in pacts {
+        let source = PactSource::File(path.display().to_string());
+        let result = contracts::verify(PROVIDER, app.port(), source, &states).await;
+        let consumer = pact["consumer"]["name"].as_str().unwrap_or("unknown");
+        contracts::write_report(
+            env!("CARGO_MANIFEST_DIR"),
+            &format!("{consumer}-{PROVIDER}"),
+            &result,
+        );
+        contracts::assert_verified(
+            &result,
+            contracts::interaction_count(&pact),
+            &path.display().to_string(),
+        );
+    }
+}
+
+#[tokio::test]
+async fn contract_verification_fails_when_the_contract_and_provider_disagree() {
+    let dir = contracts::contracts_dir(env!("CARGO_MANIFEST_DIR"));
+    let mut caught = 0;
+    for (_, pact) in contracts::contracts_for(&dir, PROVIDER) {
+        for index in 0..contracts::interaction_count(&pact) {
+            for breakage in [
+                Breakage::RenamedResponseField,
+                Breakage::ChangedFieldType,
+                Breakage::ChangedStatus,
+            ] {
+                // A fresh provider per breakage: a state may be set up only once per database.
+                let app = spawn_app().await;
+                let states = Arc::new(States {
+                    pool: app.pool.clone(),
+                });
+                let broken = contracts::broken_copy(&pact, index, breakage);
+                let source = PactSource::String(broken.to_string());
+                let result = contracts::verify(PROVIDER, app.port(), source, &states).await;
+                let description = &broken["interactions"][0]["description"];
+                contracts::assert_caught_as_mismatch(
+                    &result,
+                    &format!("{breakage:?} of {description}"),
+                );
+                caught += 1;
+            }
+        }
+    }
+    assert!(caught >= 24, "only {caught} breakages were tried");
+}

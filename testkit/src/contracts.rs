@@ -1,0 +1,197 @@
+//! Provider-side contract verification: every committed contract naming a provider is
+//! verified against the running provider, and a run that verifies nothing fails.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pact_verifier::callback_executors::ProviderStateExecutor;
+use pact_verifier::verification_result::VerificationExecutionResult;
+use pact_verifier::{
+    FilterInfo, NullRequestFilterExecutor, PactSource, ProviderInfo, ProviderTransport,
+    VerificationOptions, verify_provider_async,
+};
+use serde_json::Value;
+
+/// Where the contracts live, from a service's manifest folder: `<workspace>/contracts`.
+pub fn contracts_dir(manifest_dir: &str) -> PathBuf {
+    Path::new(manifest_dir).join("../contracts")
+}
+
+/// Every contract file in `dir` whose provider is `provider`, sorted by name.
+///
+/// Files are selected by the provider name *inside* the file, not by file name, and each is
+/// verified as its own source (`PactSource::File`): a folder source would pass with zero
+/// interactions when nothing matches.
+pub fn contracts_for(dir: &Path, provider: &str) -> Vec<(PathBuf, Value)> {
+    let mut found = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a folder entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read a contract");
+        let pact: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not a JSON contract: {e}", path.display()));
+        if pact["provider"]["name"] == provider {
+            found.push((path, pact));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+/// Number of interactions in a contract.
+pub fn interaction_count(pact: &Value) -> usize {
+    pact["interactions"].as_array().map_or(0, Vec::len)
+}
+
+/// Verifies one pact source against the provider listening on `port` of 127.0.0.1.
+pub async fn verify<S: ProviderStateExecutor + Send + Sync + 'static>(
+    provider: &str,
+    port: u16,
+    source: PactSource,
+    states: &Arc<S>,
+) -> VerificationExecutionResult {
+    crate::install_crypto_provider();
+    let info = ProviderInfo {
+        name: provider.to_owned(),
+        host: "127.0.0.1".to_owned(),
+        transports: vec![ProviderTransport {
+            transport: "http".to_owned(),
+            port: Some(port),
+            path: None,
+            scheme: Some("http".to_owned()),
+        }],
+        ..ProviderInfo::default()
+    };
+    let options = VerificationOptions::<NullRequestFilterExecutor> {
+        coloured_output: false,
+        no_pacts_is_error: true,
+        ..VerificationOptions::default()
+    };
+    verify_provider_async(
+        info,
+        vec![source],
+        FilterInfo::None,
+        vec![],
+        &options,
+        None,
+        states,
+        None,
+    )
+    .await
+    .expect("the verifier ran")
+}
+
+/// Asserts a verification passed and verified exactly `expected` interactions.
+pub fn assert_verified(result: &VerificationExecutionResult, expected: usize, what: &str) {
+    let failures: Vec<String> = result
+        .errors
+        .iter()
+        .map(|(interaction, mismatch)| format!("- {interaction}: {mismatch:?}"))
+        .collect();
+    assert!(
+        result.result && failures.is_empty(),
+        "contract verification of {what} failed:\n{}\n{}",
+        failures.join("\n"),
+        result.output.join("\n")
+    );
+    let verified = result
+        .interaction_results
+        .iter()
+        .filter(|r| r.result.is_ok())
+        .count();
+    assert!(
+        expected > 0,
+        "{what} has no interactions: a contract that verifies nothing proves nothing"
+    );
+    assert_eq!(
+        verified, expected,
+        "{what}: {verified} of {expected} interactions verified"
+    );
+}
+
+/// Writes the verification report as JSON to `<workspace>/target/contract-reports/<name>.json`.
+pub fn write_report(
+    manifest_dir: &str,
+    name: &str,
+    result: &VerificationExecutionResult,
+) -> PathBuf {
+    let dir = Path::new(manifest_dir).join("../target/contract-reports");
+    std::fs::create_dir_all(&dir).expect("create the report folder");
+    let path = dir.join(format!("{name}.json"));
+    let report: Value = result.into();
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).expect("serialise the report"),
+    )
+    .expect("write the report");
+    path
+}
+
+/// Ways to break a copy of a contract; verifying the copy must then fail.
+#[derive(Debug, Clone, Copy)]
+pub enum Breakage {
+    /// The first response field the contract expects is renamed.
+    RenamedResponseField,
+    /// The first response field's expected value changes type (a string becomes a number and
+    /// any other value becomes a string), and the field is matched by type.
+    ChangedFieldType,
+    /// The expected status code changes.
+    ChangedStatus,
+}
+
+/// A copy of `pact` holding only interaction `index`, broken as `breakage` says.
+pub fn broken_copy(pact: &Value, index: usize, breakage: Breakage) -> Value {
+    let mut copy = pact.clone();
+    let interaction = copy["interactions"][index].clone();
+    copy["interactions"] = Value::Array(vec![interaction]);
+    let response = &mut copy["interactions"][0]["response"];
+    match breakage {
+        Breakage::ChangedStatus => {
+            let status = response["status"].as_u64().expect("a status");
+            response["status"] = Value::from(if status == 200 { 201 } else { 200 });
+        }
+        Breakage::RenamedResponseField | Breakage::ChangedFieldType => {
+            let body = response["body"]["content"]
+                .as_object_mut()
+                .expect("a JSON object response body");
+            let key = body.keys().next().expect("a response field").clone();
+            let value = body.remove(&key).expect("the field");
+            if let Breakage::RenamedResponseField = breakage {
+                body.insert(format!("{key}_renamed"), value);
+            } else {
+                let changed = if value.is_string() {
+                    Value::from(12345)
+                } else {
+                    Value::from(value.to_string())
+                };
+                body.insert(key.clone(), changed);
+                // A regex matcher would still accept the provider's value: expect the type.
+                response["matchingRules"]["body"][format!("$.{key}")] =
+                    serde_json::json!({"combine": "AND", "matchers": [{"match": "type"}]});
+            }
+        }
+    }
+    copy
+}
+
+/// Provider-state parameters as a map, for [`ProviderStateExecutor`] implementations.
+pub type StateParams = HashMap<String, Value>;
+
+/// Asserts that a verification failed because the provider's response did not match, not
+/// because something else went wrong (a provider state that could not be set up, say).
+pub fn assert_caught_as_mismatch(result: &VerificationExecutionResult, what: &str) {
+    use pact_verifier::verification_result::VerificationMismatchResult;
+    assert!(!result.result, "{what} was not caught: verification passed");
+    assert!(!result.errors.is_empty(), "{what}: failed without an error");
+    for (interaction, error) in &result.errors {
+        assert!(
+            matches!(error, VerificationMismatchResult::Mismatches { mismatches, .. } if !mismatches.is_empty()),
+            "{what}: {interaction} failed for another reason: {error:?}"
+        );
+    }
+}
