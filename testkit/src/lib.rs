@@ -5,6 +5,7 @@
 //! - [`contracts`]: provider-side Pact verification that fails when nothing was verified.
 //! - [`http`]: a client for black-box calls and the error-envelope assertion.
 //! - [`openapi`]: the drift check between a served OpenAPI document and the committed file.
+//! - [`spec_check`]: every contract interaction must be valid against the provider's spec.
 //! - [`install_crypto_provider`]: makes `reqwest` clients usable in test binaries that link Pact.
 
 pub mod checks;
@@ -12,6 +13,7 @@ pub mod contracts;
 pub mod http;
 pub mod openapi;
 pub mod postgres;
+pub mod spec_check;
 
 /// Installs rustls' `ring` provider for the process, once; later calls do nothing.
 ///

@@ -218,3 +218,24 @@ async fn contract_verification_fails_when_the_contract_and_provider_disagree() {
     }
     assert!(caught >= 24, "only {caught} breakages were tried");
 }
+
+#[test]
+fn every_contract_interaction_is_valid_against_the_committed_openapi_spec() {
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let spec_path = std::path::Path::new(manifest).join("openapi.json");
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read openapi.json"))
+            .expect("openapi.json is JSON");
+    let pacts = contracts::contracts_for(&contracts::contracts_dir(manifest), PROVIDER);
+    assert!(!pacts.is_empty(), "no contract names {PROVIDER}");
+    for (path, pact) in pacts {
+        let problems = testkit::spec_check::contract_disagreements(&pact, &spec);
+        assert!(
+            problems.is_empty(),
+            "{} disagrees with {}:\n{}",
+            path.display(),
+            spec_path.display(),
+            problems.join("\n")
+        );
+    }
+}
