@@ -29,7 +29,8 @@ struct Server {
 
 static SERVER: OnceLock<Server> = OnceLock::new();
 
-fn image() -> (String, String) {
+/// The Postgres image the tests use, as (name, tag): [`IMAGE_ENV`] or [`DEFAULT_IMAGE`].
+pub fn image() -> (String, String) {
     let spec = std::env::var(IMAGE_ENV).unwrap_or_else(|_| DEFAULT_IMAGE.to_owned());
     match spec.rsplit_once(':') {
         Some((name, tag)) if !tag.contains('/') => (name.to_owned(), tag.to_owned()),

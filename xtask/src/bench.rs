@@ -1,1 +1,304 @@
-pub fn run(_args: &[String]) -> anyhow::Result<()> { anyhow::bail!("todo") }
+//! The benchmark: Postgres in a container, release builds of the three services on this
+//! machine, wrk driving `POST /orders` and then `GET /products/{id}`. Prints orders/s,
+//! latency percentiles, errors and each service's peak RSS (VmHWM).
+//!
+//! `cargo xtask bench [--duration SECS] [--connections N]`; the Postgres image is
+//! `$PG_TEST_IMAGE` or `postgres:16-bookworm`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::run::{root, run as sh};
+
+const SERVICES: [(&str, u16, &str); 3] = [
+    ("user-service", 15001, "users"),
+    ("product-service", 15002, "products"),
+    ("order-service", 15003, "orders"),
+];
+const PG_PORT: u16 = 15432;
+const CONTAINER: &str = "shop-bench-postgres";
+
+struct Services(Vec<(&'static str, Child)>);
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("docker")
+            .args(["rm", "-f", CONTAINER])
+            .output();
+    }
+}
+
+/// Runs the benchmark.
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let duration = flag(args, "--duration").unwrap_or(20);
+    let connections = flag(args, "--connections").unwrap_or(64);
+    sh(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "user-service",
+            "-p",
+            "product-service",
+            "-p",
+            "order-service",
+        ],
+    )?;
+    let image =
+        std::env::var("PG_TEST_IMAGE").unwrap_or_else(|_| "postgres:16-bookworm".to_owned());
+    let _ = Command::new("docker")
+        .args(["rm", "-f", CONTAINER])
+        .output();
+    let mut services = Services(Vec::new());
+    sh(
+        "docker",
+        &[
+            "run",
+            "-d",
+            "--name",
+            CONTAINER,
+            "-e",
+            "POSTGRES_PASSWORD=postgres",
+            "-p",
+            &format!("127.0.0.1:{PG_PORT}:5432"),
+            &image,
+            "-c",
+            "max_connections=200",
+        ],
+    )?;
+    wait_for("Postgres", Duration::from_secs(60), || {
+        Command::new("docker")
+            .args([
+                "exec",
+                CONTAINER,
+                "pg_isready",
+                "-U",
+                "postgres",
+                "-h",
+                "127.0.0.1",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
+    for (_, _, db) in SERVICES {
+        sh(
+            "docker",
+            &[
+                "exec",
+                CONTAINER,
+                "psql",
+                "-U",
+                "postgres",
+                "-h",
+                "127.0.0.1",
+                "-c",
+                &format!("CREATE DATABASE {db}"),
+            ],
+        )?;
+    }
+    for (name, port, db) in SERVICES {
+        let child = Command::new(root().join(format!("target/release/{name}")))
+            .env("APP_HOST", "127.0.0.1")
+            .env("APP_PORT", port.to_string())
+            .env(
+                "APP_DATABASE_URL",
+                format!("postgres://postgres:postgres@127.0.0.1:{PG_PORT}/{db}"),
+            )
+            .env(
+                "APP_USER_SERVICE_URL",
+                format!("http://127.0.0.1:{}", SERVICES[0].1),
+            )
+            .env(
+                "APP_PRODUCT_SERVICE_URL",
+                format!("http://127.0.0.1:{}", SERVICES[1].1),
+            )
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("start {name}"))?;
+        services.0.push((name, child));
+        wait_for(name, Duration::from_secs(30), || http_ok(port, "/ready"))?;
+    }
+    let product_id = create_bench_product()?;
+    let script = std::env::temp_dir().join("shop-bench-order.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             wrk.body = '{{\"user_id\": 1, \"product_id\": {product_id}, \"quantity\": 1}}'\n"
+        ),
+    )?;
+    let orders = wrk(
+        connections,
+        duration,
+        &format!("http://127.0.0.1:{}/orders", SERVICES[2].1),
+        Some(&script.display().to_string()),
+    )?;
+    let reads = wrk(
+        connections,
+        duration,
+        &format!("http://127.0.0.1:{}/products/{product_id}", SERVICES[1].1),
+        None,
+    )?;
+    println!(
+        "\nbenchmark: {connections} connections, {duration} s per run, wrk with 2 threads, RUST_LOG=warn"
+    );
+    println!("  POST /orders:         {}", orders.summary());
+    println!("  GET /products/{{id}}:  {}", reads.summary());
+    for (name, child) in &services.0 {
+        println!(
+            "  {name:<16} peak RSS {:.1} MB",
+            peak_rss_kb(child.id())? as f64 / 1024.0
+        );
+    }
+    let stored = Command::new("docker")
+        .args([
+            "exec",
+            CONTAINER,
+            "psql",
+            "-U",
+            "postgres",
+            "-h",
+            "127.0.0.1",
+            "-d",
+            "orders",
+            "-tAc",
+            "SELECT count(*) FROM orders",
+        ])
+        .output()?;
+    println!(
+        "  orders stored: {}",
+        String::from_utf8_lossy(&stored.stdout).trim()
+    );
+    Ok(())
+}
+
+fn flag(args: &[String], name: &str) -> Option<u64> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn wait_for(what: &str, limit: Duration, ready: impl Fn() -> bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while !ready() {
+        if started.elapsed() > limit {
+            bail!("{what} was not ready within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+fn http_ok(port: u16, path: &str) -> bool {
+    Command::new("curl")
+        .args([
+            "-sf",
+            "-o",
+            "/dev/null",
+            &format!("http://127.0.0.1:{port}{path}"),
+        ])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Creates a product with stock enough for any run and returns its id.
+fn create_bench_product() -> anyhow::Result<i64> {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"name": "Benchmark Widget", "price_cents": 1999, "stock": 1000000000}"#,
+            &format!("http://127.0.0.1:{}/products", SERVICES[1].1),
+        ])
+        .output()?;
+    let body: Value =
+        serde_json::from_slice(&out.stdout).context("create the benchmark product")?;
+    body["id"].as_i64().context("the product has an id")
+}
+
+struct WrkResult {
+    requests_per_sec: f64,
+    p50: String,
+    p99: String,
+    non_2xx: u64,
+    socket_errors: String,
+    total: u64,
+}
+
+impl WrkResult {
+    fn summary(&self) -> String {
+        format!(
+            "{:.0} req/s, p50 {}, p99 {}, {} requests, non-2xx {}, socket errors {}",
+            self.requests_per_sec, self.p50, self.p99, self.total, self.non_2xx, self.socket_errors
+        )
+    }
+}
+
+fn wrk(
+    connections: u64,
+    duration: u64,
+    url: &str,
+    script: Option<&str>,
+) -> anyhow::Result<WrkResult> {
+    let mut args = vec![
+        "-t2".to_owned(),
+        format!("-c{connections}"),
+        format!("-d{duration}s"),
+        "--latency".to_owned(),
+    ];
+    if let Some(script) = script {
+        args.extend(["-s".to_owned(), script.to_owned()]);
+    }
+    args.push(url.to_owned());
+    println!("\n==> wrk {}", args.join(" "));
+    let out = Command::new("wrk")
+        .args(&args)
+        .output()
+        .context("run wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    println!("{text}");
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim_start()[prefix.len()..].trim().to_owned())
+    };
+    Ok(WrkResult {
+        requests_per_sec: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0),
+        p50: field("50%").unwrap_or_default(),
+        p99: field("99%").unwrap_or_default(),
+        non_2xx: field("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        socket_errors: field("Socket errors:").unwrap_or_else(|| "none".to_owned()),
+        total: text
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    })
+}
+
+fn peak_rss_kb(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .context("VmHWM in /proc status")
+}

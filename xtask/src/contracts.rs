@@ -29,12 +29,18 @@ pub fn cycle() -> anyhow::Result<()> {
     for entry in fs::read_dir(&dir)? {
         let path = entry?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            bail!("contracts/ holds {}: only <consumer>-<provider>.json files belong there", path.display());
+            bail!(
+                "contracts/ holds {}: only <consumer>-<provider>.json files belong there",
+                path.display()
+            );
         }
     }
     for provider in PROVIDERS {
         // Verification, the mutated-contract proof and the OpenAPI cross-check.
-        run("cargo", &["test", "-p", provider, "--test", "api", "contract::"])?;
+        run(
+            "cargo",
+            &["test", "-p", provider, "--test", "api", "contract::"],
+        )?;
     }
     summarise()
 }
@@ -44,18 +50,27 @@ fn summarise() -> anyhow::Result<()> {
     println!("\ncontract cycle summary");
     for provider in PROVIDERS {
         let name = format!("{CONSUMER}-{provider}");
-        let contract: Value = serde_json::from_str(&fs::read_to_string(root().join(format!("contracts/{name}.json")))?)?;
+        let contract: Value = serde_json::from_str(&fs::read_to_string(
+            root().join(format!("contracts/{name}.json")),
+        )?)?;
         let report_path = root().join(format!("target/contract-reports/{name}.json"));
         let report: Value = serde_json::from_str(
-            &fs::read_to_string(&report_path).with_context(|| format!("read {}", report_path.display()))?,
+            &fs::read_to_string(&report_path)
+                .with_context(|| format!("read {}", report_path.display()))?,
         )?;
         let interactions = contract["interactions"].as_array().map_or(0, Vec::len);
         let verified = report["interactionResults"]
             .as_array()
             .map_or(0, |r| r.iter().filter(|i| i["result"] == "OK").count());
-        println!("  {name}: {interactions} interactions, {verified} verified (report: {})", report_path.display());
+        println!(
+            "  {name}: {interactions} interactions, {verified} verified (report: {})",
+            report_path.display()
+        );
         for interaction in contract["interactions"].as_array().into_iter().flatten() {
-            println!("    - {}", interaction["description"].as_str().unwrap_or("?"));
+            println!(
+                "    - {}",
+                interaction["description"].as_str().unwrap_or("?")
+            );
         }
         if verified != interactions || interactions == 0 {
             bail!("{name}: {verified} of {interactions} interactions verified");

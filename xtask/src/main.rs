@@ -1,6 +1,7 @@
 //! Project tasks that need more than one cargo command. `cargo xtask help` lists them.
 
 mod bench;
+mod compose;
 mod contracts;
 mod run;
 
@@ -9,8 +10,9 @@ use std::process::ExitCode;
 const HELP: &str = "\
 cargo xtask <task>
 
-  test        everything CI checks: fmt, clippy, all tests, the contract cycle,
-              the offline workflow/manifest checks (the README's one test command)
+  test        everything CI checks: fmt, clippy, all tests, the contract cycle, the
+              service images, the container tests, a compose smoke test, and the
+              offline workflow/manifest checks (the README's one test command)
   contracts   the contract cycle: regenerate order-service's contracts, fail if they
               differ from the committed ones, verify both providers, cross-check the
               contracts against each provider's openapi.json, write reports
