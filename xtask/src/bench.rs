@@ -2,8 +2,11 @@
 //! machine, wrk driving `POST /orders` and then `GET /products/{id}`. Prints orders/s,
 //! latency percentiles, errors and each service's peak RSS (VmHWM).
 //!
-//! `cargo xtask bench [--duration SECS] [--connections N]`; the Postgres image is
-//! `$PG_TEST_IMAGE` or `postgres:16-bookworm`.
+//! `cargo xtask bench [--duration SECS] [--connections N] [--products N]`; the Postgres image
+//! is `$PG_TEST_IMAGE` or `postgres:16-bookworm`. Orders are spread over `--products` products
+//! (default 100); `--products 1` measures one hot product, whose row lock serialises every
+//! reservation. Postgres runs with host networking on 127.0.0.1 so that no port proxy sits
+//! between the services and their database, with its data on a Docker volume (fsync on).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +42,7 @@ impl Drop for Services {
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let duration = flag(args, "--duration").unwrap_or(20);
     let connections = flag(args, "--connections").unwrap_or(64);
+    let products = flag(args, "--products").unwrap_or(100).max(1);
     sh(
         "cargo",
         &[
@@ -89,20 +93,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .is_ok_and(|o| o.status.success())
     })?;
     for (_, _, db) in SERVICES {
-        sh(
-            "docker",
-            &[
-                "exec",
-                CONTAINER,
-                "psql",
-                "-U",
-                "postgres",
-                "-h",
-                "127.0.0.1",
-                "-c",
-                &format!("CREATE DATABASE {db}"),
-            ],
-        )?;
+        psql("postgres", &format!("CREATE DATABASE {db}"))?;
     }
     for (name, port, db) in SERVICES {
         let child = Command::new(root().join(format!("target/release/{name}")))
@@ -127,13 +118,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         services.0.push((name, child));
         wait_for(name, Duration::from_secs(30), || http_ok(port, "/ready"))?;
     }
-    let product_id = create_bench_product()?;
+    let first = create_bench_product()?;
+    for _ in 1..products {
+        create_bench_product()?;
+    }
+    let product_id = first;
     let script = std::env::temp_dir().join("shop-bench-order.lua");
     std::fs::write(
         &script,
         format!(
-            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
-             wrk.body = '{{\"user_id\": 1, \"product_id\": {product_id}, \"quantity\": 1}}'\n"
+            "local first, n = {first}, {products}\n\
+             request = function()\n\
+               local body = string.format('{{\"user_id\": 1, \"product_id\": %d, \"quantity\": 1}}', first + math.random(0, n - 1))\n\
+               return wrk.format(\"POST\", \"/orders\", {{[\"Content-Type\"] = \"application/json\"}}, body)\n\
+             end\n"
         ),
     )?;
     let orders = wrk(
@@ -149,7 +147,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         None,
     )?;
     println!(
-        "\nbenchmark: {connections} connections, {duration} s per run, wrk with 2 threads, RUST_LOG=warn"
+        "\nbenchmark: {connections} connections, {duration} s per run, wrk with 2 threads, \
+         orders spread over {products} product(s), RUST_LOG=warn"
     );
     println!("  POST /orders:         {}", orders.summary());
     println!("  GET /products/{{id}}:  {}", reads.summary());
@@ -159,7 +158,23 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             peak_rss_kb(child.id())? as f64 / 1024.0
         );
     }
-    let stored = Command::new("docker")
+    println!(
+        "  orders stored: {}",
+        psql("orders", "SELECT count(*) FROM orders")?
+    );
+    let held = psql(
+        "products",
+        "SELECT count(*) FROM reservations WHERE status = 'reserved'",
+    )?;
+    println!("  reservations held: {held}");
+    let negative = psql("products", "SELECT count(*) FROM products WHERE stock < 0")?;
+    println!("  products with negative stock: {negative}");
+    Ok(())
+}
+
+fn psql(db: &str, sql: &str) -> anyhow::Result<String> {
+    let port = PG_PORT.to_string();
+    let out = Command::new("docker")
         .args([
             "exec",
             CONTAINER,
@@ -168,17 +183,18 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "postgres",
             "-h",
             "127.0.0.1",
+            "-p",
+            &port,
             "-d",
-            "orders",
+            db,
             "-tAc",
-            "SELECT count(*) FROM orders",
+            sql,
         ])
         .output()?;
-    println!(
-        "  orders stored: {}",
-        String::from_utf8_lossy(&stored.stdout).trim()
-    );
-    Ok(())
+    if !out.status.success() {
+        bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn flag(args: &[String], name: &str) -> Option<u64> {

@@ -1,14 +1,17 @@
 //! The `reservations` table, and the stock it takes from and gives back to `products`.
 //!
-//! Reserving and releasing are each one transaction. The `stock >= quantity` guard in the
-//! same `UPDATE` that decrements stock, with the row lock it takes, is what makes overselling
-//! impossible under any concurrency; the `CHECK (stock >= 0)` constraint is the backstop.
+//! Reserving and releasing are each one SQL statement, hence one transaction. The
+//! `stock >= quantity` guard in the same `UPDATE` that decrements stock, with the row lock it
+//! takes, is what makes overselling impossible under any concurrency; the
+//! `CHECK (stock >= 0)` constraint is the backstop.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{ProductId, Quantity};
+use http_plumbing::db::is_unique_violation;
+
 use crate::store::StoreError;
 
 /// A stored reservation.
@@ -57,9 +60,6 @@ pub enum Released {
     NotFound,
 }
 
-const SELECT_RESERVATION: &str = "SELECT id, product_id, quantity, status, created_at, released_at \
-     FROM reservations WHERE id = $1";
-
 /// Reserves `quantity` units of `product` under the idempotency key `id`.
 pub async fn reserve_stock(
     pool: &PgPool,
@@ -67,44 +67,39 @@ pub async fn reserve_stock(
     product: ProductId,
     quantity: Quantity,
 ) -> Result<Reserved, StoreError> {
-    let mut tx = pool.begin().await?;
-    // A concurrent insert of the same id makes this statement wait for that transaction, so
-    // a repeated request sees the first one's outcome rather than racing it.
+    // One statement, so one round trip and the shortest possible hold on the product's row
+    // lock. A concurrent request with the same id passes the NOT EXISTS check in its own
+    // snapshot, then fails on the primary key and rolls its decrement back with it.
     let inserted = sqlx::query_as::<_, ReservationRow>(
-        "INSERT INTO reservations (id, product_id, quantity, status) \
-         SELECT $1, p.id, $3, 'reserved' FROM products p WHERE p.id = $2 \
-         ON CONFLICT (id) DO NOTHING \
+        "WITH taken AS ( \
+             UPDATE products SET stock = stock - $3 \
+             WHERE id = $2 AND stock >= $3 \
+               AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = $1) \
+             RETURNING id) \
+         INSERT INTO reservations (id, product_id, quantity, status) \
+         SELECT $1, id, $3, 'reserved' FROM taken \
          RETURNING id, product_id, quantity, status, created_at, released_at",
     )
     .bind(id)
     .bind(product.get())
     .bind(quantity.get())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(reservation) = inserted else {
-        let existing = sqlx::query_as::<_, ReservationRow>(SELECT_RESERVATION)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.rollback().await?;
-        return Ok(match existing {
-            Some(r) if r.product_id == product.get() && r.quantity == quantity.get() => {
-                Reserved::Existing(r)
-            }
-            Some(r) => Reserved::Conflict(r),
-            None => Reserved::ProductNotFound,
-        });
-    };
-    let taken = sqlx::query("UPDATE products SET stock = stock - $2 WHERE id = $1 AND stock >= $2")
-        .bind(product.get())
-        .bind(quantity.get())
-        .execute(&mut *tx)
-        .await?;
-    if taken.rows_affected() == 1 {
-        tx.commit().await?;
-        return Ok(Reserved::Created(reservation));
+    .fetch_optional(pool)
+    .await;
+    match inserted {
+        Ok(Some(reservation)) => return Ok(Reserved::Created(reservation)),
+        Ok(None) => {}
+        Err(e) if is_unique_violation(&e, "reservations_pkey") => {}
+        Err(e) => return Err(e.into()),
     }
-    tx.rollback().await?;
+    // Nothing was taken: say why.
+    if let Some(existing) = fetch_reservation(pool, id).await? {
+        let same = existing.product_id == product.get() && existing.quantity == quantity.get();
+        return Ok(if same {
+            Reserved::Existing(existing)
+        } else {
+            Reserved::Conflict(existing)
+        });
+    }
     let available: Option<i32> = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
         .bind(product.get())
         .fetch_optional(pool)
@@ -117,30 +112,27 @@ pub async fn reserve_stock(
 
 /// Releases a reservation, returning its stock exactly once however often it is called.
 pub async fn release_reservation(pool: &PgPool, id: Uuid) -> Result<Released, StoreError> {
-    let mut tx = pool.begin().await?;
+    // Both updates are one statement: the status flip and the restock commit together, and
+    // only the call that flips `reserved` to `released` restocks.
     let released = sqlx::query_as::<_, ReservationRow>(
-        "UPDATE reservations SET status = 'released', released_at = now() \
-         WHERE id = $1 AND status = 'reserved' \
-         RETURNING id, product_id, quantity, status, created_at, released_at",
+        "WITH released AS ( \
+             UPDATE reservations SET status = 'released', released_at = now() \
+             WHERE id = $1 AND status = 'reserved' \
+             RETURNING id, product_id, quantity, status, created_at, released_at), \
+         restocked AS ( \
+             UPDATE products p SET stock = p.stock + r.quantity \
+             FROM released r WHERE p.id = r.product_id) \
+         SELECT * FROM released",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(pool)
     .await?;
     if let Some(r) = released {
-        sqlx::query("UPDATE products SET stock = stock + $2 WHERE id = $1")
-            .bind(r.product_id)
-            .bind(r.quantity)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         return Ok(Released::Now(r));
     }
-    let existing = sqlx::query_as::<_, ReservationRow>(SELECT_RESERVATION)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.rollback().await?;
-    Ok(existing.map_or(Released::NotFound, Released::Already))
+    Ok(fetch_reservation(pool, id)
+        .await?
+        .map_or(Released::NotFound, Released::Already))
 }
 
 /// Fetches one reservation by id.
@@ -148,7 +140,9 @@ pub async fn fetch_reservation(
     pool: &PgPool,
     id: Uuid,
 ) -> Result<Option<ReservationRow>, StoreError> {
-    Ok(sqlx::query_as::<_, ReservationRow>(SELECT_RESERVATION)
+    Ok(sqlx::query_as::<_, ReservationRow>(
+        "SELECT id, product_id, quantity, status, created_at, released_at FROM reservations WHERE id = $1",
+    )
         .bind(id)
         .fetch_optional(pool)
         .await?)
