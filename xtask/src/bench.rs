@@ -69,11 +69,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "-d",
             "--name",
             CONTAINER,
+            "--network",
+            "host",
             "-e",
             "POSTGRES_PASSWORD=postgres",
-            "-p",
-            &format!("127.0.0.1:{PG_PORT}:5432"),
             &image,
+            "-c",
+            &format!("port={PG_PORT}"),
+            "-c",
+            "listen_addresses=127.0.0.1",
             "-c",
             "max_connections=200",
         ],
@@ -88,6 +92,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 "postgres",
                 "-h",
                 "127.0.0.1",
+                "-p",
+                &PG_PORT.to_string(),
             ])
             .output()
             .is_ok_and(|o| o.status.success())
