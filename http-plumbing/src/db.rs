@@ -35,6 +35,24 @@ pub async fn connect(
     }
 }
 
+/// Where the service's database is and how many connections it may hold in all.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Connection URL.
+    pub url: String,
+    /// Connections across all worker threads.
+    pub max_connections: u32,
+}
+
+/// A pool that opens connections on first use, on the runtime of the thread that uses it.
+pub fn lazy_pool(url: &str, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy(url)
+        .expect("the database URL was already used to connect at start-up")
+}
+
 /// Connects as [`connect`] does, then applies the service's migrations.
 pub async fn connect_and_migrate(
     url: &str,

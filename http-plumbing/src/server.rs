@@ -2,10 +2,10 @@
 
 use std::net::TcpListener;
 
+use crate::db::DatabaseSettings;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
-use sqlx::PgPool;
 use telemetry::{RootSpan, correlation_middleware};
 use tracing_actix_web::TracingLogger;
 use utoipa::openapi::OpenApi;
@@ -37,14 +37,13 @@ pub struct ServiceApi<F> {
 }
 
 /// Builds the service's full OpenAPI document exactly as the server serves it.
-pub fn openapi_document<F>(api: &ServiceApi<F>, pool: PgPool) -> OpenApi
+pub fn openapi_document<F>(api: &ServiceApi<F>) -> OpenApi
 where
     F: Fn(&mut ServiceConfig) + Clone,
 {
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(api.openapi.clone())
-        .app_data(web::Data::new(pool))
         .service(health)
         .service(ready)
         .configure(api.configure.clone())
@@ -57,25 +56,34 @@ where
 /// Every request gets a correlation ID and a root span; JSON, path and query rejections use
 /// the error envelope; unknown routes get a 404 envelope; the spec is at [`OPENAPI_PATH`] and
 /// Swagger UI at `/swagger-ui/`. Graceful shutdown on SIGTERM/SIGINT is actix's.
+///
+/// Each worker thread gets its own connection pool (a share of `database.max_connections`),
+/// and `api.configure` runs once per worker, so anything it builds (HTTP clients) is per
+/// worker too. Connections are then opened and polled on the thread that uses them: with one
+/// pool shared by all workers, a socket is registered with whichever runtime opened it and
+/// most queries pay a cross-thread wake-up (measured here: ~0.25 ms per query).
 pub fn serve<F>(
     listener: TcpListener,
-    pool: PgPool,
+    database: DatabaseSettings,
     api: ServiceApi<F>,
 ) -> std::io::Result<Application>
 where
     F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
 {
     let port = listener.local_addr()?.port();
-    let doc = openapi_document(&api, pool.clone());
+    let doc = openapi_document(&api);
     let name = api.name;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per_worker = database.max_connections.div_ceil(workers as u32).max(1);
     let server = HttpServer::new(move || {
+        let pool = crate::db::lazy_pool(&database.url, per_worker);
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(json_config())
             .app_data(path_config())
             .app_data(query_config())
             .app_data(web::Data::new(ServiceName(name)))
-            .app_data(web::Data::new(pool.clone()))
+            .app_data(web::Data::new(pool))
             .service(health)
             .service(ready)
             .configure(api.configure.clone())
@@ -86,6 +94,7 @@ where
             .wrap(TracingLogger::<RootSpan>::new())
             .wrap(from_fn(correlation_middleware))
     })
+    .workers(workers)
     .listen(listener)?
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .run();

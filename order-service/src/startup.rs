@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::web;
+use http_plumbing::db::DatabaseSettings;
 use http_plumbing::server::{Application, ServiceApi, serve};
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
@@ -28,14 +29,33 @@ pub struct ApiDoc;
 /// This service's migrations, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Where order-service finds the services it calls, and how long it waits for them.
+#[derive(Debug, Clone)]
+pub struct Downstream {
+    /// Base URL of user-service.
+    pub user_service_url: String,
+    /// Base URL of product-service.
+    pub product_service_url: String,
+    /// Whole-call timeout of each request.
+    pub timeout: Duration,
+}
+
 /// What this service contributes to the shared server.
-pub fn api(deps: Dependencies) -> ServiceApi<impl Fn(&mut ServiceConfig) + Clone + Send + 'static> {
-    let deps = web::Data::new(deps);
+///
+/// The clients are built once per worker thread (the server calls `configure` per worker),
+/// so that each worker's connections to the other services are driven by its own runtime.
+pub fn api(
+    downstream: Downstream,
+) -> ServiceApi<impl Fn(&mut ServiceConfig) + Clone + Send + 'static> {
     ServiceApi {
         name: "order-service",
         openapi: ApiDoc::openapi(),
         configure: move |cfg: &mut ServiceConfig| {
-            cfg.app_data(deps.clone());
+            let http = http_client(downstream.timeout);
+            cfg.app_data(web::Data::new(Dependencies {
+                users: UserClient::new(&downstream.user_service_url, http.clone()),
+                products: ProductClient::new(&downstream.product_service_url, http),
+            }));
             routes::configure(cfg);
         },
     }
@@ -50,11 +70,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         &MIGRATOR,
     )
     .await?;
-    let http = http_client(Duration::from_millis(settings.downstream_timeout_ms));
-    let deps = Dependencies {
-        users: UserClient::new(&settings.user_service_url, http.clone()),
-        products: ProductClient::new(&settings.product_service_url, http),
+    let downstream = Downstream {
+        user_service_url: settings.user_service_url,
+        product_service_url: settings.product_service_url,
+        timeout: Duration::from_millis(settings.downstream_timeout_ms),
     };
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
-    Ok(serve(listener, pool, api(deps))?)
+    pool.close().await;
+    let database = DatabaseSettings {
+        url: settings.database_url,
+        max_connections: settings.database_max_connections,
+    };
+    Ok(serve(listener, database, api(downstream))?)
 }

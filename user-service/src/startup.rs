@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
+use http_plumbing::db::DatabaseSettings;
 use http_plumbing::server::{Application, ServiceApi, serve};
 use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
@@ -47,5 +48,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         crate::demo::insert_demo_users(&pool).await?;
     }
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
-    Ok(serve(listener, pool, api())?)
+    pool.close().await;
+    let database = DatabaseSettings {
+        url: settings.database_url,
+        max_connections: settings.database_max_connections,
+    };
+    Ok(serve(listener, database, api())?)
 }
