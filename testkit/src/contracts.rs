@@ -195,3 +195,93 @@ pub fn assert_caught_as_mismatch(result: &VerificationExecutionResult, what: &st
         );
     }
 }
+
+/// Verifies every contract in `<manifest_dir>/../contracts` naming `provider` against the
+/// provider on `port`, writes a report per contract, and fails unless each one verified all
+/// of its interactions. Fails if no contract names the provider.
+pub async fn verify_all_committed<S: ProviderStateExecutor + Send + Sync + 'static>(
+    provider: &str,
+    manifest_dir: &str,
+    port: u16,
+    states: &Arc<S>,
+) {
+    let dir = contracts_dir(manifest_dir);
+    let pacts = contracts_for(&dir, provider);
+    assert!(
+        !pacts.is_empty(),
+        "no contract in {} names {provider}",
+        dir.display()
+    );
+    for (path, pact) in pacts {
+        let source = PactSource::File(path.display().to_string());
+        let result = verify(provider, port, source, states).await;
+        let consumer = pact["consumer"]["name"].as_str().unwrap_or("unknown");
+        write_report(manifest_dir, &format!("{consumer}-{provider}"), &result);
+        assert_verified(
+            &result,
+            interaction_count(&pact),
+            &path.display().to_string(),
+        );
+    }
+}
+
+/// Breaks every interaction of every contract naming `provider` in each [`Breakage`] way and
+/// asserts each broken copy fails as a mismatch. `fresh` gives a provider (its port and its
+/// provider-state executor) with a database of its own for each attempt, so that no attempt
+/// sees the state an earlier one left. Returns how many breakages were caught.
+pub async fn assert_breakages_caught<S, F, Fut>(
+    provider: &str,
+    manifest_dir: &str,
+    fresh: F,
+) -> usize
+where
+    S: ProviderStateExecutor + Send + Sync + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = (u16, Arc<S>)>,
+{
+    let mut caught = 0;
+    for (_, pact) in contracts_for(&contracts_dir(manifest_dir), provider) {
+        for index in 0..interaction_count(&pact) {
+            for breakage in [
+                Breakage::RenamedResponseField,
+                Breakage::ChangedFieldType,
+                Breakage::ChangedStatus,
+            ] {
+                let (port, states) = fresh().await;
+                let broken = broken_copy(&pact, index, breakage);
+                let result = verify(
+                    provider,
+                    port,
+                    PactSource::String(broken.to_string()),
+                    &states,
+                )
+                .await;
+                let description = &broken["interactions"][0]["description"];
+                assert_caught_as_mismatch(&result, &format!("{breakage:?} of {description}"));
+                caught += 1;
+            }
+        }
+    }
+    caught
+}
+
+/// Asserts every interaction of every contract naming `provider` is valid against the
+/// provider's committed `<manifest_dir>/openapi.json`.
+pub fn assert_contracts_match_openapi(provider: &str, manifest_dir: &str) {
+    let spec_path = Path::new(manifest_dir).join("openapi.json");
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read openapi.json"))
+            .expect("openapi.json is JSON");
+    let pacts = contracts_for(&contracts_dir(manifest_dir), provider);
+    assert!(!pacts.is_empty(), "no contract names {provider}");
+    for (path, pact) in pacts {
+        let problems = crate::spec_check::contract_disagreements(&pact, &spec);
+        assert!(
+            problems.is_empty(),
+            "{} disagrees with {}:\n{}",
+            path.display(),
+            spec_path.display(),
+            problems.join("\n")
+        );
+    }
+}

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use pact_models::provider_states::ProviderState;
-use pact_verifier::PactSource;
 use pact_verifier::callback_executors::ProviderStateExecutor;
 use product_service::domain::{
     MAX_QUANTITY, NewProduct, PriceCents, ProductId, ProductName, Quantity, Stock,
@@ -19,7 +18,7 @@ use product_service::store::products::{
 use product_service::store::reservations::{Reserved, fetch_reservation, reserve_stock};
 use serde_json::Value;
 use sqlx::PgPool;
-use testkit::contracts::{self, Breakage, StateParams};
+use testkit::contracts::{self, StateParams};
 use uuid::Uuid;
 
 use crate::helpers::spawn_app;
@@ -164,78 +163,25 @@ async fn every_committed_contract_naming_product_service_is_verified() {
     let states = Arc::new(States {
         pool: app.pool.clone(),
     });
-    let dir = contracts::contracts_dir(env!("CARGO_MANIFEST_DIR"));
-    let pacts = contracts::contracts_for(&dir, PROVIDER);
-    assert!(
-        !pacts.is_empty(),
-        "no contract in {} names {PROVIDER}",
-        dir.display()
-    );
-    for (path, pact) in pacts {
-        let source = PactSource::File(path.display().to_string());
-        let result = contracts::verify(PROVIDER, app.port(), source, &states).await;
-        let consumer = pact["consumer"]["name"].as_str().unwrap_or("unknown");
-        contracts::write_report(
-            env!("CARGO_MANIFEST_DIR"),
-            &format!("{consumer}-{PROVIDER}"),
-            &result,
-        );
-        contracts::assert_verified(
-            &result,
-            contracts::interaction_count(&pact),
-            &path.display().to_string(),
-        );
-    }
+    contracts::verify_all_committed(PROVIDER, env!("CARGO_MANIFEST_DIR"), app.port(), &states)
+        .await;
 }
 
 #[tokio::test]
 async fn contract_verification_fails_when_the_contract_and_provider_disagree() {
-    let dir = contracts::contracts_dir(env!("CARGO_MANIFEST_DIR"));
-    let mut caught = 0;
-    for (_, pact) in contracts::contracts_for(&dir, PROVIDER) {
-        for index in 0..contracts::interaction_count(&pact) {
-            for breakage in [
-                Breakage::RenamedResponseField,
-                Breakage::ChangedFieldType,
-                Breakage::ChangedStatus,
-            ] {
-                // A fresh provider per breakage: a state may be set up only once per database.
-                let app = spawn_app().await;
-                let states = Arc::new(States {
-                    pool: app.pool.clone(),
-                });
-                let broken = contracts::broken_copy(&pact, index, breakage);
-                let source = PactSource::String(broken.to_string());
-                let result = contracts::verify(PROVIDER, app.port(), source, &states).await;
-                let description = &broken["interactions"][0]["description"];
-                contracts::assert_caught_as_mismatch(
-                    &result,
-                    &format!("{breakage:?} of {description}"),
-                );
-                caught += 1;
-            }
-        }
-    }
+    let caught =
+        contracts::assert_breakages_caught(PROVIDER, env!("CARGO_MANIFEST_DIR"), || async {
+            let app = spawn_app().await;
+            let states = Arc::new(States {
+                pool: app.pool.clone(),
+            });
+            (app.port(), states)
+        })
+        .await;
     assert!(caught >= 24, "only {caught} breakages were tried");
 }
 
 #[test]
 fn every_contract_interaction_is_valid_against_the_committed_openapi_spec() {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let spec_path = std::path::Path::new(manifest).join("openapi.json");
-    let spec: Value =
-        serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read openapi.json"))
-            .expect("openapi.json is JSON");
-    let pacts = contracts::contracts_for(&contracts::contracts_dir(manifest), PROVIDER);
-    assert!(!pacts.is_empty(), "no contract names {PROVIDER}");
-    for (path, pact) in pacts {
-        let problems = testkit::spec_check::contract_disagreements(&pact, &spec);
-        assert!(
-            problems.is_empty(),
-            "{} disagrees with {}:\n{}",
-            path.display(),
-            spec_path.display(),
-            problems.join("\n")
-        );
-    }
+    contracts::assert_contracts_match_openapi(PROVIDER, env!("CARGO_MANIFEST_DIR"));
 }

@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use pact_models::provider_states::ProviderState;
-use pact_verifier::PactSource;
 use pact_verifier::callback_executors::ProviderStateExecutor;
 use serde_json::Value;
 use sqlx::PgPool;
-use testkit::contracts::{self, Breakage, StateParams};
+use testkit::contracts::{self, StateParams};
 use user_service::domain::{Email, NewUser, UserId, UserName};
 use user_service::store::users::{fetch_user, insert_user_with_id, sync_user_id_sequence};
 
@@ -88,77 +87,25 @@ async fn every_committed_contract_naming_user_service_is_verified() {
     let states = Arc::new(States {
         pool: app.pool.clone(),
     });
-    let dir = contracts::contracts_dir(env!("CARGO_MANIFEST_DIR"));
-    let pacts = contracts::contracts_for(&dir, PROVIDER);
-    assert!(
-        !pacts.is_empty(),
-        "no contract in {} names {PROVIDER}",
-        dir.display()
-    );
-    for (path, pact) in pacts {
-        let source = PactSource::File(path.display().to_string());
-        let result = contracts::verify(PROVIDER, app.port(), source, &states).await;
-        let consumer = pact["consumer"]["name"].as_str().unwrap_or("unknown");
-        contracts::write_report(
-            env!("CARGO_MANIFEST_DIR"),
-            &format!("{consumer}-{PROVIDER}"),
-            &result,
-        );
-        contracts::assert_verified(
-            &result,
-            contracts::interaction_count(&pact),
-            &path.display().to_string(),
-        );
-    }
+    contracts::verify_all_committed(PROVIDER, env!("CARGO_MANIFEST_DIR"), app.port(), &states)
+        .await;
 }
 
 #[tokio::test]
 async fn contract_verification_fails_when_the_contract_and_provider_disagree() {
-    let app = spawn_app().await;
-    let states = Arc::new(States {
-        pool: app.pool.clone(),
-    });
-    let dir = contracts::contracts_dir(env!("CARGO_MANIFEST_DIR"));
-    let mut caught = 0;
-    for (_, pact) in contracts::contracts_for(&dir, PROVIDER) {
-        for index in 0..contracts::interaction_count(&pact) {
-            for breakage in [
-                Breakage::RenamedResponseField,
-                Breakage::ChangedFieldType,
-                Breakage::ChangedStatus,
-            ] {
-                let broken = contracts::broken_copy(&pact, index, breakage);
-                let source = PactSource::String(broken.to_string());
-                let result = contracts::verify(PROVIDER, app.port(), source, &states).await;
-                let description = &broken["interactions"][0]["description"];
-                contracts::assert_caught_as_mismatch(
-                    &result,
-                    &format!("{breakage:?} of {description}"),
-                );
-                caught += 1;
-            }
-        }
-    }
+    let caught =
+        contracts::assert_breakages_caught(PROVIDER, env!("CARGO_MANIFEST_DIR"), || async {
+            let app = spawn_app().await;
+            let states = Arc::new(States {
+                pool: app.pool.clone(),
+            });
+            (app.port(), states)
+        })
+        .await;
     assert!(caught >= 6, "only {caught} breakages were tried");
 }
 
 #[test]
 fn every_contract_interaction_is_valid_against_the_committed_openapi_spec() {
-    let manifest = env!("CARGO_MANIFEST_DIR");
-    let spec_path = std::path::Path::new(manifest).join("openapi.json");
-    let spec: Value =
-        serde_json::from_str(&std::fs::read_to_string(&spec_path).expect("read openapi.json"))
-            .expect("openapi.json is JSON");
-    let pacts = contracts::contracts_for(&contracts::contracts_dir(manifest), PROVIDER);
-    assert!(!pacts.is_empty(), "no contract names {PROVIDER}");
-    for (path, pact) in pacts {
-        let problems = testkit::spec_check::contract_disagreements(&pact, &spec);
-        assert!(
-            problems.is_empty(),
-            "{} disagrees with {}:\n{}",
-            path.display(),
-            spec_path.display(),
-            problems.join("\n")
-        );
-    }
+    contracts::assert_contracts_match_openapi(PROVIDER, env!("CARGO_MANIFEST_DIR"));
 }
