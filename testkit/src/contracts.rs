@@ -285,3 +285,60 @@ pub fn assert_contracts_match_openapi(provider: &str, manifest_dir: &str) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pact_verifier::callback_executors::HttpRequestProviderStateExecutor;
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    #[should_panic(expected = "names user-service")]
+    async fn verification_fails_when_no_contract_names_the_provider() {
+        let root = std::env::temp_dir().join(format!("testkit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(root.join("service")).expect("a service folder");
+        std::fs::create_dir_all(root.join("contracts")).expect("a contracts folder");
+        let other =
+            json!({"consumer": {"name": "a"}, "provider": {"name": "other"}, "interactions": []});
+        std::fs::write(root.join("contracts/a-other.json"), other.to_string()).expect("a contract");
+        let states = Arc::new(HttpRequestProviderStateExecutor::default());
+        let manifest = root.join("service");
+        verify_all_committed(
+            "user-service",
+            manifest.to_str().expect("UTF-8"),
+            1,
+            &states,
+        )
+        .await;
+    }
+
+    #[test]
+    #[should_panic(expected = "verifies nothing proves nothing")]
+    fn a_passing_run_that_verified_zero_interactions_fails() {
+        assert_verified(&VerificationExecutionResult::new(), 0, "an empty contract");
+    }
+
+    #[test]
+    #[should_panic(expected = "1 of 2 interactions verified")]
+    fn verifying_fewer_interactions_than_the_contract_holds_fails() {
+        let mut result = VerificationExecutionResult::new();
+        result.interaction_results.push(ok_result());
+        assert_verified(&result, 2, "a contract");
+    }
+
+    fn ok_result() -> pact_verifier::verification_result::VerificationInteractionResult {
+        pact_verifier::verification_result::VerificationInteractionResult {
+            interaction_id: None,
+            interaction_key: None,
+            consumer: "c".to_owned(),
+            provider: "p".to_owned(),
+            description: "d".to_owned(),
+            interaction_description: "d".to_owned(),
+            provider_states: vec![],
+            result: Ok(()),
+            pending: false,
+            duration: std::time::Duration::ZERO,
+        }
+    }
+}
