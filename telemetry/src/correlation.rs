@@ -99,6 +99,13 @@ impl RootSpanBuilder for RootSpan {
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        // One access-log line per request, inside the root span so it carries the
+        // correlation ID, method and route.
+        let status = match outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(e) => e.as_response_error().status_code().as_u16(),
+        };
+        tracing::info!(parent: &span, status, "request served");
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

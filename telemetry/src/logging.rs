@@ -32,6 +32,7 @@ pub fn init_test_logging() {
             tracing_subscriber::fmt()
                 .json()
                 .with_env_filter(filter)
+                .with_current_span(false)
                 .with_span_list(true)
                 .flatten_event(true)
                 .with_test_writer()
