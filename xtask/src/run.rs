@@ -1,7 +1,9 @@
 //! Running commands from the workspace root, and the `test` and `images` tasks.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, bail};
 
@@ -13,23 +15,63 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Tests passed and failed in every `cargo test` this process ran.
+static PASSED: AtomicUsize = AtomicUsize::new(0);
+static FAILED: AtomicUsize = AtomicUsize::new(0);
+
 /// Runs `program args…` in the workspace root, failing if it fails.
+///
+/// The output of `cargo test` is passed through and its `test result:` lines are counted.
 pub fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     println!("\n==> {program} {}", args.join(" "));
-    let status = Command::new(program)
+    let counting = program == "cargo" && args.first() == Some(&"test");
+    let mut child = Command::new(program)
         .args(args)
         .current_dir(root())
         .env("PACT_DO_NOT_TRACK", "true")
-        .status()
+        .stdout(if counting {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
+        .spawn()
         .with_context(|| format!("could not start {program}"))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            count_results(&line);
+        }
+    }
+    let status = child.wait()?;
     if !status.success() {
         bail!("`{program} {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }
 
+/// Adds the counts of a libtest summary line (`test result: ok. 3 passed; 0 failed; …`).
+fn count_results(line: &str) {
+    let Some(rest) = line.strip_prefix("test result: ") else {
+        return;
+    };
+    for part in rest.split(';') {
+        let mut words = part.split_whitespace().rev();
+        let (Some(kind), Some(n)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<usize>() else { continue };
+        match kind {
+            "passed" => PASSED.fetch_add(n, Ordering::Relaxed),
+            "failed" => FAILED.fetch_add(n, Ordering::Relaxed),
+            _ => 0,
+        };
+    }
+}
+
 /// Everything CI checks, in the order that fails fastest.
 pub fn test_all() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     run("cargo", &["fmt", "--all", "--check"])?;
     run(
         "cargo",
@@ -56,7 +98,12 @@ pub fn test_all() -> anyhow::Result<()> {
     )?;
     crate::compose::smoke()?;
     run("bash", &["scripts/ci-checks.sh"])?;
-    println!("\nxtask test: every check passed");
+    println!(
+        "\nxtask test: every check passed in {} s\ntests: {} passed, {} failed",
+        started.elapsed().as_secs(),
+        PASSED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed)
+    );
     Ok(())
 }
 
