@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{ErrorBody, error_response};
+use crate::error::{ErrorBody, database_unavailable};
 
 /// The name a service reports from `/health`; register it with `app_data(web::Data::new(..))`.
 #[derive(Debug, Clone, Copy)]
@@ -51,35 +50,23 @@ pub async fn health(name: web::Data<ServiceName>) -> HttpResponse {
     responses(
         (status = 200, description = "Ready to serve traffic", body = Ready),
         (status = 503, description = "The database is unreachable", body = ErrorBody,
-            example = json!({"code": "database_unavailable", "message": "the database is unreachable"})),
+            example = json!({"code": "database_unavailable", "message": "the service's database is unavailable; try again shortly"})),
     )
 )]
 #[get("/ready")]
 pub async fn ready(pool: web::Data<PgPool>) -> HttpResponse {
     let probe = sqlx::query("SELECT 1").execute(pool.get_ref());
-    match tokio_timeout(Duration::from_secs(1), probe).await {
-        Some(Ok(_)) => HttpResponse::Ok().json(Ready {
+    match tokio::time::timeout(Duration::from_secs(1), probe).await {
+        Ok(Ok(_)) => HttpResponse::Ok().json(Ready {
             status: "ready".to_owned(),
         }),
-        Some(Err(e)) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness probe failed");
-            unavailable()
+            database_unavailable()
         }
-        None => {
+        Err(_) => {
             tracing::warn!("readiness probe timed out");
-            unavailable()
+            database_unavailable()
         }
     }
-}
-
-fn unavailable() -> HttpResponse {
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "database_unavailable",
-        "the database is unreachable",
-    )
-}
-
-async fn tokio_timeout<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
-    actix_web::rt::time::timeout(limit, fut).await.ok()
 }
