@@ -7,6 +7,7 @@
 //! (default 100); `--products 1` measures one hot product, whose row lock serialises every
 //! reservation. Postgres runs with host networking on 127.0.0.1 so that no port proxy sits
 //! between the services and their database, with its data on a Docker volume (fsync on).
+//! `--socket` connects the services to Postgres over its Unix socket instead of TCP.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,6 +44,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let duration = flag(args, "--duration").unwrap_or(20);
     let connections = flag(args, "--connections").unwrap_or(64);
     let products = flag(args, "--products").unwrap_or(100).max(1);
+    let socket_dir = std::env::temp_dir().join("shop-bench-socket");
+    let use_socket = args.iter().any(|a| a == "--socket");
+    std::fs::create_dir_all(&socket_dir)?;
+    // The server runs as the image's postgres user and must be able to create its socket here.
+    Command::new("chmod").arg("777").arg(&socket_dir).status()?;
+    let socket_mount = format!("{}:/var/run/postgresql", socket_dir.display());
     sh(
         "cargo",
         &[
@@ -71,6 +78,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             CONTAINER,
             "--network",
             "host",
+            "-v",
+            &socket_mount,
             "-e",
             "POSTGRES_PASSWORD=postgres",
             &image,
@@ -107,7 +116,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             .env("APP_PORT", port.to_string())
             .env(
                 "APP_DATABASE_URL",
-                format!("postgres://postgres:postgres@127.0.0.1:{PG_PORT}/{db}"),
+                if use_socket {
+                    format!(
+                        "postgres://postgres:postgres@localhost:{PG_PORT}/{db}?host={}",
+                        socket_dir.display()
+                    )
+                } else {
+                    format!("postgres://postgres:postgres@127.0.0.1:{PG_PORT}/{db}")
+                },
             )
             .env(
                 "APP_USER_SERVICE_URL",
@@ -154,7 +170,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     )?;
     println!(
         "\nbenchmark: {connections} connections, {duration} s per run, wrk with 2 threads, \
-         orders spread over {products} product(s), RUST_LOG=warn"
+         orders spread over {products} product(s), database over {}, RUST_LOG=warn",
+        if use_socket {
+            "Unix socket"
+        } else {
+            "TCP 127.0.0.1"
+        }
     );
     println!("  POST /orders:         {}", orders.summary());
     println!("  GET /products/{{id}}:  {}", reads.summary());
