@@ -48,7 +48,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let use_socket = args.iter().any(|a| a == "--socket");
     std::fs::create_dir_all(&socket_dir)?;
     // The server runs as the image's postgres user and must be able to create its socket here.
-    Command::new("chmod").arg("777").arg(&socket_dir).status()?;
+    std::fs::set_permissions(
+        &socket_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )?;
     let socket_mount = format!("{}:/var/run/postgresql", socket_dir.display());
     sh(
         "cargo",
