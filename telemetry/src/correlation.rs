@@ -126,3 +126,86 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod log_tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test, web};
+    use tracing_actix_web::TracingLogger;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::{RootSpan, correlation_middleware};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("buffer lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'a self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    #[actix_web::test]
+    async fn every_log_line_of_a_request_carries_its_correlation_id() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .flatten_event(true)
+            .with_writer(buffer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .route(
+                    "/work",
+                    web::get().to(|| async {
+                        tracing::info!("doing the work");
+                        HttpResponse::Ok().finish()
+                    }),
+                )
+                .wrap(TracingLogger::<RootSpan>::new())
+                .wrap(from_fn(correlation_middleware)),
+        )
+        .await;
+        let request = test::TestRequest::get()
+            .uri("/work")
+            .insert_header(("x-correlation-id", "abc-123"))
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("x-correlation-id")
+                .map(|v| v.as_bytes()),
+            Some(&b"abc-123"[..])
+        );
+        let text =
+            String::from_utf8(buffer.0.lock().expect("buffer lock").clone()).expect("UTF-8 logs");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+            .collect();
+        let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+        assert!(messages.contains(&"doing the work"), "{messages:?}");
+        assert!(messages.contains(&"request served"), "{messages:?}");
+        for line in &lines {
+            assert_eq!(line["spans"][0]["correlation_id"], "abc-123", "{line}");
+        }
+    }
+}
