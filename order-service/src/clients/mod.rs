@@ -30,7 +30,15 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 /// A failed call to another service that no client-specific outcome explains.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The service could not be reached, was too slow, or answered 5xx.
+    /// No connection could be made: the request was never sent.
+    #[error("{service} is unreachable: {reason}")]
+    Unreachable {
+        /// The remote service's name.
+        service: &'static str,
+        /// What happened, for logs.
+        reason: String,
+    },
+    /// The service was too slow or answered 5xx: it may or may not have acted.
     #[error("{service} is unavailable: {reason}")]
     Unavailable {
         /// The remote service's name.
@@ -50,12 +58,9 @@ pub enum CallError {
 
 impl CallError {
     /// True when the remote service may have acted on the request before failing
-    /// (a timeout or a 5xx), so that a compensating call is needed to be safe.
+    /// (it was sent), so that a compensating call is needed to be safe.
     pub fn is_ambiguous(&self) -> bool {
-        match self {
-            Self::Unavailable { reason, .. } => !reason.starts_with("cannot connect"),
-            Self::Unexpected { .. } => true,
-        }
+        !matches!(self, Self::Unreachable { .. })
     }
 }
 
@@ -70,9 +75,18 @@ async fn send(
         .header(CORRELATION_ID_HEADER, correlation_id.as_str())
         .send()
         .await
-        .map_err(|e| CallError::Unavailable {
-            service,
-            reason: describe(&e),
+        .map_err(|e| {
+            if e.is_connect() {
+                CallError::Unreachable {
+                    service,
+                    reason: e.to_string(),
+                }
+            } else {
+                CallError::Unavailable {
+                    service,
+                    reason: describe(&e),
+                }
+            }
         })?;
     if response.status().is_server_error() {
         return Err(CallError::Unavailable {
@@ -103,9 +117,7 @@ fn unexpected(service: &'static str, response: &Response) -> CallError {
 }
 
 fn describe(e: &reqwest::Error) -> String {
-    if e.is_connect() {
-        "cannot connect".to_owned()
-    } else if e.is_timeout() {
+    if e.is_timeout() {
         "timed out".to_owned()
     } else {
         format!("request failed: {e}")
