@@ -37,3 +37,34 @@ pub fn assert_matches_committed(served: &serde_json::Value, committed: &Path) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::compare_or_update;
+
+    fn committed(text: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("openapi-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&path, text).expect("write a committed file");
+        path
+    }
+
+    #[test]
+    fn an_identical_document_passes() {
+        let doc = json!({"openapi": "3.1.0", "paths": {}});
+        let path = committed(&(serde_json::to_string_pretty(&doc).expect("JSON") + "\n"));
+        compare_or_update(&doc, &path, false);
+    }
+
+    #[test]
+    #[should_panic(expected = "differs from")]
+    fn a_changed_document_fails() {
+        let path = committed("{\n  \"openapi\": \"3.1.0\",\n  \"paths\": {}\n}\n");
+        compare_or_update(
+            &json!({"openapi": "3.1.0", "paths": {"/x": {}}}),
+            &path,
+            false,
+        );
+    }
+}
