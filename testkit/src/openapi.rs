@@ -10,9 +10,13 @@ pub const UPDATE_ENV: &str = "UPDATE_OPENAPI";
 /// With [`UPDATE_ENV`] set, writes the served document (pretty-printed, trailing newline) to
 /// the file and passes; otherwise panics with the first differing line when they differ.
 pub fn assert_matches_committed(served: &serde_json::Value, committed: &Path) {
+    compare_or_update(served, committed, std::env::var_os(UPDATE_ENV).is_some());
+}
+
+fn compare_or_update(served: &serde_json::Value, committed: &Path, update: bool) {
     let pretty =
         serde_json::to_string_pretty(served).expect("serialise the OpenAPI document") + "\n";
-    if std::env::var_os(UPDATE_ENV).is_some() {
+    if update {
         std::fs::write(committed, &pretty).expect("write the committed OpenAPI document");
         return;
     }
