@@ -9,16 +9,20 @@ use serde_json::Value;
 
 use crate::run::{root, run};
 
-/// `docker compose` (v2) where present, else `docker-compose` (1.29).
+/// The compose project the smoke test uses, so that its `down -v` never touches the volumes
+/// of a system a developer runs from the same folder.
+const PROJECT: &str = "shop-smoke";
+
+/// `docker compose` (v2) where present, else `docker-compose` (1.29), with the project name.
 fn compose() -> (&'static str, Vec<&'static str>) {
     let v2 = Command::new("docker")
         .args(["compose", "version"])
         .output()
         .is_ok_and(|o| o.status.success());
     if v2 {
-        ("docker", vec!["compose"])
+        ("docker", vec!["compose", "-p", PROJECT])
     } else {
-        ("docker-compose", vec![])
+        ("docker-compose", vec!["-p", PROJECT])
     }
 }
 
