@@ -34,7 +34,7 @@ impl Drop for Services {
             let _ = child.wait();
         }
         let _ = Command::new("docker")
-            .args(["rm", "-f", CONTAINER])
+            .args(["rm", "-f", "-v", CONTAINER])
             .output();
     }
 }
@@ -69,7 +69,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let image =
         std::env::var("PG_TEST_IMAGE").unwrap_or_else(|_| "postgres:16-bookworm".to_owned());
     let _ = Command::new("docker")
-        .args(["rm", "-f", CONTAINER])
+        .args(["rm", "-f", "-v", CONTAINER])
         .output();
     let mut services = Services(Vec::new());
     sh(
