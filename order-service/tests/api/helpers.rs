@@ -206,11 +206,32 @@ impl TestApp {
         testkit::postgres::drop_database(&self.database_url).await;
     }
 
-    /// Places a successful order of product 101 for user 1 and returns its body.
-    pub async fn placed_order(&self, quantity: i64) -> Value {
+    /// Fakes user 1 and product 101 (4999 cents); expects exactly `reservations` reservations.
+    pub async fn seed_dependencies(&self, reservations: u64) {
         self.user_exists(1).await;
         self.product_exists(101, 4999).await;
-        self.reservations_succeed(1).await;
+        self.reservations_succeed(reservations).await;
+    }
+
+    /// Places user 1's order of product 101 and asserts a 503 with `code`, answered within
+    /// `limit`, with no order stored.
+    pub async fn assert_fast_503(&self, code: &str, limit: std::time::Duration) {
+        let started = std::time::Instant::now();
+        assert_eq!(
+            assert_error(self.place_order(1, 101, 1).await, 503).await,
+            code
+        );
+        assert!(
+            started.elapsed() < limit,
+            "503 took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(self.order_count().await, 0);
+    }
+
+    /// Places a successful order of product 101 for user 1 and returns its body.
+    pub async fn placed_order(&self, quantity: i64) -> Value {
+        self.seed_dependencies(1).await;
         let response = self.place_order(1, 101, quantity).await;
         assert_eq!(response.status().as_u16(), 201);
         response.json().await.expect("order JSON")

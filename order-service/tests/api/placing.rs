@@ -1,6 +1,6 @@
 //! Placing orders: the happy path, every refusal, dependency faults and compensation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -11,9 +11,7 @@ use crate::helpers::{assert_error, dead_url, spawn_app, spawn_app_with};
 #[tokio::test]
 async fn the_seed_order_is_placed_with_snapshots_and_an_exact_total() {
     let app = spawn_app().await;
-    app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
-    app.reservations_succeed(1).await;
+    app.seed_dependencies(1).await;
     let response = app.place_order(1, 101, 1).await;
     assert_eq!(response.status().as_u16(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -40,9 +38,7 @@ async fn the_seed_order_is_placed_with_snapshots_and_an_exact_total() {
 #[tokio::test]
 async fn the_reservation_carries_the_quantity_and_the_order_id() {
     let app = spawn_app().await;
-    app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
-    app.reservations_succeed(1).await;
+    app.seed_dependencies(1).await;
     let order: Value = app.place_order(1, 101, 3).await.json().await.unwrap();
     assert_eq!(order["total_cents"], 14_997);
     let reserve = &app.product_calls("PUT").await[0];
@@ -57,9 +53,7 @@ async fn the_reservation_carries_the_quantity_and_the_order_id() {
 #[tokio::test]
 async fn the_correlation_id_is_forwarded_to_both_services() {
     let app = spawn_app().await;
-    app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
-    app.reservations_succeed(1).await;
+    app.seed_dependencies(1).await;
     let response = app
         .client
         .post(format!("{}/orders", app.address))
@@ -85,9 +79,7 @@ async fn the_correlation_id_is_forwarded_to_both_services() {
 #[tokio::test]
 async fn the_seed_curl_without_a_json_content_type_works() {
     let app = spawn_app().await;
-    app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
-    app.reservations_succeed(1).await;
+    app.seed_dependencies(1).await;
     let body = r#"{"user_id": 1, "product_id": 101, "quantity": 1}"#;
     let response = app
         .post_raw("/orders", "application/x-www-form-urlencoded", body)
@@ -133,30 +125,16 @@ async fn user_service_down_is_a_fast_503_and_nothing_is_reserved_or_stored() {
     let app = spawn_app_with(|s| s.user_service_url = dead_url()).await;
     app.product_exists(101, 4999).await;
     app.reservations_succeed(0).await;
-    let started = Instant::now();
-    let code = assert_error(app.place_order(1, 101, 1).await, 503).await;
-    assert_eq!(code, "user_service_unavailable");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert_eq!(app.order_count().await, 0);
+    app.assert_fast_503("user_service_unavailable", Duration::from_secs(2))
+        .await;
 }
 
 #[tokio::test]
 async fn product_service_down_is_a_fast_503_and_nothing_is_stored() {
     let app = spawn_app_with(|s| s.product_service_url = dead_url()).await;
     app.user_exists(1).await;
-    let started = Instant::now();
-    let code = assert_error(app.place_order(1, 101, 1).await, 503).await;
-    assert_eq!(code, "product_service_unavailable");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert_eq!(app.order_count().await, 0);
+    app.assert_fast_503("product_service_unavailable", Duration::from_secs(2))
+        .await;
 }
 
 #[tokio::test]
@@ -169,17 +147,8 @@ async fn a_slow_user_service_is_a_503_within_the_timeout() {
         .await;
     app.product_exists(101, 4999).await;
     app.reservations_succeed(0).await;
-    let started = Instant::now();
-    assert_eq!(
-        assert_error(app.place_order(1, 101, 1).await, 503).await,
-        "user_service_unavailable"
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert_eq!(app.order_count().await, 0);
+    app.assert_fast_503("user_service_unavailable", Duration::from_millis(1500))
+        .await;
 }
 
 #[tokio::test]
@@ -193,15 +162,8 @@ async fn a_reservation_that_times_out_is_released_and_nothing_is_stored() {
         .mount(&app.products)
         .await;
     app.releases_succeed(1).await;
-    let started = Instant::now();
-    let code = assert_error(app.place_order(1, 101, 1).await, 503).await;
-    assert_eq!(code, "product_service_unavailable");
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "took {:?}",
-        started.elapsed()
-    );
-    assert_eq!(app.order_count().await, 0);
+    app.assert_fast_503("product_service_unavailable", Duration::from_millis(1500))
+        .await;
     let reserved = app.product_calls("PUT").await;
     let released = app.product_calls("POST").await;
     assert_eq!(
@@ -229,9 +191,7 @@ async fn a_product_service_500_is_a_503_without_internals() {
 #[tokio::test]
 async fn when_storing_the_order_fails_the_reservation_is_released() {
     let app = spawn_app().await;
-    app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
-    app.reservations_succeed(1).await;
+    app.seed_dependencies(1).await;
     app.releases_succeed(1).await;
     // Make every insert into orders fail, as a broken database would.
     sqlx::query(
@@ -339,9 +299,7 @@ async fn get_order_is_404_for_an_unknown_id_and_400_for_a_bad_one() {
 #[tokio::test]
 async fn a_users_orders_are_listed_newest_first() {
     let app = spawn_app().await;
-    app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
-    app.reservations_succeed(2).await;
+    app.seed_dependencies(2).await;
     let first: Value = app.place_order(1, 101, 1).await.json().await.unwrap();
     let second: Value = app.place_order(1, 101, 2).await.json().await.unwrap();
     let page: Value = app.get("/orders?user_id=1").await.json().await.unwrap();
