@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::db::Db;
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::error::{ErrorBody, database_unavailable};
@@ -54,8 +54,8 @@ pub async fn health(name: web::Data<ServiceName>) -> HttpResponse {
     )
 )]
 #[get("/ready")]
-pub async fn ready(pool: web::Data<PgPool>) -> HttpResponse {
-    let probe = sqlx::query("SELECT 1").execute(pool.get_ref());
+pub async fn ready(db: web::Data<Db>) -> HttpResponse {
+    let probe = db.run(async |conn| sqlx::query("SELECT 1").execute(conn).await);
     match tokio::time::timeout(Duration::from_secs(1), probe).await {
         Ok(Ok(_)) => HttpResponse::Ok().json(Ready {
             status: "ready".to_owned(),

@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 
-use crate::db::DatabaseSettings;
+use crate::db::{DatabaseSettings, Db};
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -76,14 +76,15 @@ where
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let per_worker = database.max_connections.div_ceil(workers as u32).max(1);
     let server = HttpServer::new(move || {
-        let pool = crate::db::lazy_pool(&database.url, per_worker);
+        let db = Db::connect_lazy(&database.url, per_worker)
+            .expect("the database URL was already used to connect at start-up");
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(json_config())
             .app_data(path_config())
             .app_data(query_config())
             .app_data(web::Data::new(ServiceName(name)))
-            .app_data(web::Data::new(pool))
+            .app_data(web::Data::new(db))
             .service(health)
             .service(ready)
             .configure(api.configure.clone())

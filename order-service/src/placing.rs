@@ -5,7 +5,7 @@
 //! call to product-service is safe to repeat and a compensating release always names exactly
 //! the stock this order may have taken.
 
-use sqlx::PgPool;
+use http_plumbing::db::Db;
 use telemetry::CorrelationId;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ pub struct Dependencies {
 /// nothing is stored and no reservation is left behind (unless product-service itself
 /// became unreachable while compensating, which is logged as an error naming the order).
 pub async fn place_order(
-    pool: &PgPool,
+    pool: &Db,
     deps: &Dependencies,
     request: OrderRequest,
     correlation_id: &CorrelationId,
@@ -89,7 +89,7 @@ pub async fn place_order(
 /// Cancels an order: releases its stock, then marks it cancelled. Cancelling a cancelled
 /// order changes nothing. If product-service cannot be reached the order stays confirmed.
 pub async fn cancel_order(
-    pool: &PgPool,
+    pool: &Db,
     deps: &Dependencies,
     id: Uuid,
     correlation_id: &CorrelationId,

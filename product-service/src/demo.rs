@@ -1,6 +1,6 @@
 //! The seed tutorial's demo products, loaded at start-up when `APP_DEMO_DATA` is true.
 
-use sqlx::PgPool;
+use http_plumbing::db::Db;
 
 use crate::domain::{NewProduct, PriceCents, ProductId, ProductName, Stock};
 use crate::store::StoreError;
@@ -14,7 +14,7 @@ pub const DEMO_PRODUCTS: [(i64, &str, i64, i64); 3] = [
 ];
 
 /// Inserts each demo product that is missing; existing rows (and their stock) are kept.
-pub async fn insert_demo_products(pool: &PgPool) -> Result<(), StoreError> {
+pub async fn insert_demo_products(db: &Db) -> Result<(), StoreError> {
     for (id, name, price_cents, stock) in DEMO_PRODUCTS {
         let product = NewProduct {
             name: ProductName::parse(name).expect("demo names are valid"),
@@ -22,11 +22,11 @@ pub async fn insert_demo_products(pool: &PgPool) -> Result<(), StoreError> {
             stock: Stock::parse(stock).expect("demo stock is valid"),
         };
         insert_product_with_id(
-            pool,
+            db,
             ProductId::parse(id).expect("demo ids are valid"),
             &product,
         )
         .await?;
     }
-    sync_product_id_sequence(pool).await
+    sync_product_id_sequence(db).await
 }

@@ -46,7 +46,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     )
     .await?;
     if settings.demo_data {
-        crate::demo::insert_demo_products(&pool).await?;
+        let db = http_plumbing::db::Db::connect_lazy(&settings.database_url, 1)?;
+        crate::demo::insert_demo_products(&db).await?;
     }
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
     pool.close().await;

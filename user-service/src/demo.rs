@@ -1,6 +1,6 @@
 //! The seed tutorial's demo users, loaded at start-up when `APP_DEMO_DATA` is true.
 
-use sqlx::PgPool;
+use http_plumbing::db::Db;
 
 use crate::domain::{Email, NewUser, UserId, UserName};
 use crate::store::StoreError;
@@ -13,13 +13,13 @@ pub const DEMO_USERS: [(i64, &str, &str); 2] = [
 ];
 
 /// Inserts each demo user that is missing; existing rows are left as they are.
-pub async fn insert_demo_users(pool: &PgPool) -> Result<(), StoreError> {
+pub async fn insert_demo_users(db: &Db) -> Result<(), StoreError> {
     for (id, name, email) in DEMO_USERS {
         let user = NewUser {
             name: UserName::parse(name).expect("demo names are valid"),
             email: Email::parse(email).expect("demo emails are valid"),
         };
-        insert_user_with_id(pool, UserId::parse(id).expect("demo ids are valid"), &user).await?;
+        insert_user_with_id(db, UserId::parse(id).expect("demo ids are valid"), &user).await?;
     }
-    sync_user_id_sequence(pool).await
+    sync_user_id_sequence(db).await
 }

@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
+use http_plumbing::db::Db;
 use http_plumbing::pagination::PageParams;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use telemetry::CorrelationId;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -172,7 +172,7 @@ pub struct ListOrders {
 )]
 #[post("/orders")]
 pub async fn place_order(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     deps: web::Data<Dependencies>,
     correlation_id: CorrelationId,
     body: web::Json<PlaceOrder>,
@@ -201,7 +201,7 @@ pub async fn place_order(
 )]
 #[get("/orders/{id}")]
 pub async fn get_order(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Order>, ApiError> {
     let id = id.into_inner();
@@ -223,7 +223,7 @@ pub async fn get_order(
 )]
 #[get("/orders")]
 pub async fn list_orders(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     query: web::Query<ListOrders>,
 ) -> Result<web::Json<OrderPage>, ApiError> {
     let query = query.into_inner();
@@ -259,7 +259,7 @@ pub async fn list_orders(
 )]
 #[post("/orders/{id}/cancel")]
 pub async fn cancel_order(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     deps: web::Data<Dependencies>,
     correlation_id: CorrelationId,
     id: web::Path<Uuid>,

@@ -1,8 +1,8 @@
 //! The `orders` table.
 
 use chrono::{DateTime, Utc};
+use http_plumbing::db::Db;
 use http_plumbing::pagination::Page;
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::OrderStatus;
@@ -61,64 +61,81 @@ pub struct NewOrder {
 }
 
 /// Inserts a confirmed order.
-pub async fn insert_order(pool: &PgPool, order: &NewOrder) -> Result<OrderRow, StoreError> {
-    Ok(sqlx::query_as::<_, OrderRow>(
-        "INSERT INTO orders (id, user_id, user_name, user_email, product_id, product_name, \
+pub async fn insert_order(db: &Db, order: &NewOrder) -> Result<OrderRow, StoreError> {
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, OrderRow>(
+                "INSERT INTO orders (id, user_id, user_name, user_email, product_id, product_name, \
          unit_price_cents, quantity, total_cents, status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
-    )
-    .bind(order.id)
-    .bind(order.user_id)
-    .bind(&order.user_name)
-    .bind(&order.user_email)
-    .bind(order.product_id)
-    .bind(&order.product_name)
-    .bind(order.unit_price_cents)
-    .bind(order.quantity)
-    .bind(order.total_cents)
-    .bind(OrderStatus::Confirmed.as_str())
-    .fetch_one(pool)
-    .await?)
+            )
+            .bind(order.id)
+            .bind(order.user_id)
+            .bind(&order.user_name)
+            .bind(&order.user_email)
+            .bind(order.product_id)
+            .bind(&order.product_name)
+            .bind(order.unit_price_cents)
+            .bind(order.quantity)
+            .bind(order.total_cents)
+            .bind(OrderStatus::Confirmed.as_str())
+            .fetch_one(conn)
+            .await
+        })
+        .await?)
 }
 
 /// Fetches one order by id.
-pub async fn fetch_order(pool: &PgPool, id: Uuid) -> Result<Option<OrderRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?,
-    )
+pub async fn fetch_order(db: &Db, id: Uuid) -> Result<Option<OrderRow>, StoreError> {
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, OrderRow>("SELECT * FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(conn)
+                .await
+        })
+        .await?)
 }
 
 /// Lists a user's orders, newest first, with the total count.
 pub async fn list_orders_of_user(
-    pool: &PgPool,
+    db: &Db,
     user_id: i64,
     page: Page,
 ) -> Result<(Vec<OrderRow>, i64), StoreError> {
-    let rows = sqlx::query_as::<_, OrderRow>(
+    let rows = db
+        .run(async |conn| {
+            sqlx::query_as::<_, OrderRow>(
         "SELECT * FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
     )
     .bind(user_id)
     .bind(page.limit)
     .bind(page.offset)
-    .fetch_all(pool)
-    .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(pool)
+    .fetch_all(conn).await
+        })
+        .await?;
+    let total: i64 = db
+        .run(async |conn| {
+            sqlx::query_scalar("SELECT count(*) FROM orders WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(conn)
+                .await
+        })
         .await?;
     Ok((rows, total))
 }
 
 /// Marks a confirmed order cancelled; `None` if it is not (or no longer) confirmed.
-pub async fn mark_order_cancelled(pool: &PgPool, id: Uuid) -> Result<Option<OrderRow>, StoreError> {
-    Ok(sqlx::query_as::<_, OrderRow>(
-        "UPDATE orders SET status = 'cancelled', cancelled_at = now() \
+pub async fn mark_order_cancelled(db: &Db, id: Uuid) -> Result<Option<OrderRow>, StoreError> {
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, OrderRow>(
+                "UPDATE orders SET status = 'cancelled', cancelled_at = now() \
          WHERE id = $1 AND status = 'confirmed' RETURNING *",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?)
+            )
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+        })
+        .await?)
 }

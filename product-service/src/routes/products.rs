@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
+use http_plumbing::db::Db;
 use http_plumbing::pagination::PageParams;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::domain::{NewProduct, PriceCents, ProductId, ProductName, Stock};
@@ -88,7 +88,7 @@ pub struct ProductPage {
 )]
 #[post("/products")]
 pub async fn create_product(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     body: web::Json<CreateProduct>,
 ) -> Result<HttpResponse, ApiError> {
     let product = NewProduct {
@@ -116,7 +116,7 @@ pub async fn create_product(
 )]
 #[get("/products/{id}")]
 pub async fn get_product(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     id: web::Path<i64>,
 ) -> Result<web::Json<Product>, ApiError> {
     let id = ProductId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
@@ -138,7 +138,7 @@ pub async fn get_product(
 )]
 #[get("/products")]
 pub async fn list_products(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     params: web::Query<PageParams>,
 ) -> Result<web::Json<ProductPage>, ApiError> {
     let page = params.into_inner().parse().map_err(ApiError::BadRequest)?;

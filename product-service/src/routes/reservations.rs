@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
+use http_plumbing::db::Db;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -95,7 +95,7 @@ pub struct ReserveStock {
 )]
 #[put("/reservations/{id}")]
 pub async fn reserve_stock(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     id: web::Path<Uuid>,
     body: web::Json<ReserveStock>,
 ) -> Result<HttpResponse, ApiError> {
@@ -128,7 +128,7 @@ pub async fn reserve_stock(
 )]
 #[get("/reservations/{id}")]
 pub async fn get_reservation(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Reservation>, ApiError> {
     let id = id.into_inner();
@@ -154,7 +154,7 @@ pub async fn get_reservation(
 )]
 #[post("/reservations/{id}/release")]
 pub async fn release_reservation(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Reservation>, ApiError> {
     let id = id.into_inner();

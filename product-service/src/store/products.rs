@@ -1,8 +1,8 @@
 //! The `products` table.
 
 use chrono::{DateTime, Utc};
+use http_plumbing::db::Db;
 use http_plumbing::pagination::Page;
-use sqlx::PgPool;
 
 use crate::domain::{NewProduct, ProductId};
 use crate::store::StoreError;
@@ -23,42 +23,51 @@ pub struct ProductRow {
 }
 
 /// Inserts a product.
-pub async fn insert_product(pool: &PgPool, product: &NewProduct) -> Result<ProductRow, StoreError> {
-    Ok(sqlx::query_as::<_, ProductRow>(
-        "INSERT INTO products (name, price_cents, stock) VALUES ($1, $2, $3) \
+pub async fn insert_product(db: &Db, product: &NewProduct) -> Result<ProductRow, StoreError> {
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, ProductRow>(
+                "INSERT INTO products (name, price_cents, stock) VALUES ($1, $2, $3) \
          RETURNING id, name, price_cents, stock, created_at",
-    )
-    .bind(product.name.as_str())
-    .bind(product.price.get())
-    .bind(product.stock.get())
-    .fetch_one(pool)
-    .await?)
+            )
+            .bind(product.name.as_str())
+            .bind(product.price.get())
+            .bind(product.stock.get())
+            .fetch_one(conn)
+            .await
+        })
+        .await?)
 }
 
 /// Fetches one product by id.
-pub async fn fetch_product(pool: &PgPool, id: ProductId) -> Result<Option<ProductRow>, StoreError> {
-    Ok(sqlx::query_as::<_, ProductRow>(
-        "SELECT id, name, price_cents, stock, created_at FROM products WHERE id = $1",
-    )
-    .bind(id.get())
-    .fetch_optional(pool)
-    .await?)
+pub async fn fetch_product(db: &Db, id: ProductId) -> Result<Option<ProductRow>, StoreError> {
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, ProductRow>(
+                "SELECT id, name, price_cents, stock, created_at FROM products WHERE id = $1",
+            )
+            .bind(id.get())
+            .fetch_optional(conn)
+            .await
+        })
+        .await?)
 }
 
 /// Lists products by ascending id, with the total count.
-pub async fn list_products(
-    pool: &PgPool,
-    page: Page,
-) -> Result<(Vec<ProductRow>, i64), StoreError> {
-    let rows = sqlx::query_as::<_, ProductRow>(
+pub async fn list_products(db: &Db, page: Page) -> Result<(Vec<ProductRow>, i64), StoreError> {
+    let rows = db.run(async |conn| sqlx::query_as::<_, ProductRow>(
         "SELECT id, name, price_cents, stock, created_at FROM products ORDER BY id LIMIT $1 OFFSET $2",
     )
     .bind(page.limit)
     .bind(page.offset)
-    .fetch_all(pool)
+    .fetch_all(conn).await)
     .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM products")
-        .fetch_one(pool)
+    let total: i64 = db
+        .run(async |conn| {
+            sqlx::query_scalar("SELECT count(*) FROM products")
+                .fetch_one(conn)
+                .await
+        })
         .await?;
     Ok((rows, total))
 }
@@ -67,29 +76,32 @@ pub async fn list_products(
 ///
 /// Call [`sync_product_id_sequence`] afterwards so that generated ids skip past it.
 pub async fn insert_product_with_id(
-    pool: &PgPool,
+    db: &Db,
     id: ProductId,
     product: &NewProduct,
 ) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
+    let inserted = db.run(async |conn| sqlx::query(
         "INSERT INTO products (id, name, price_cents, stock) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(id.get())
     .bind(product.name.as_str())
     .bind(product.price.get())
     .bind(product.stock.get())
-    .execute(pool)
+    .execute(conn).await)
     .await?;
     Ok(inserted.rows_affected() == 1)
 }
 
 /// Moves the id sequence past the highest id in use.
-pub async fn sync_product_id_sequence(pool: &PgPool) -> Result<(), StoreError> {
-    sqlx::query(
-        "SELECT setval(pg_get_serial_sequence('products', 'id'), \
+pub async fn sync_product_id_sequence(db: &Db) -> Result<(), StoreError> {
+    db.run(async |conn| {
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('products', 'id'), \
          GREATEST((SELECT max(id) FROM products), 1))",
-    )
-    .execute(pool)
+        )
+        .execute(conn)
+        .await
+    })
     .await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! `CHECK (stock >= 0)` constraint is the backstop.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use http_plumbing::db::Db;
 use uuid::Uuid;
 
 use crate::domain::{ProductId, Quantity};
@@ -62,7 +62,7 @@ pub enum Released {
 
 /// Reserves `quantity` units of `product` under the idempotency key `id`.
 pub async fn reserve_stock(
-    pool: &PgPool,
+    db: &Db,
     id: Uuid,
     product: ProductId,
     quantity: Quantity,
@@ -70,8 +70,10 @@ pub async fn reserve_stock(
     // One statement, so one round trip and the shortest possible hold on the product's row
     // lock. A concurrent request with the same id passes the NOT EXISTS check in its own
     // snapshot, then fails on the primary key and rolls its decrement back with it.
-    let inserted = sqlx::query_as::<_, ReservationRow>(
-        "WITH taken AS ( \
+    let inserted = db
+        .run(async |conn| {
+            sqlx::query_as::<_, ReservationRow>(
+                "WITH taken AS ( \
              UPDATE products SET stock = stock - $3 \
              WHERE id = $2 AND stock >= $3 \
                AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = $1) \
@@ -79,12 +81,14 @@ pub async fn reserve_stock(
          INSERT INTO reservations (id, product_id, quantity, status) \
          SELECT $1, id, $3, 'reserved' FROM taken \
          RETURNING id, product_id, quantity, status, created_at, released_at",
-    )
-    .bind(id)
-    .bind(product.get())
-    .bind(quantity.get())
-    .fetch_optional(pool)
-    .await;
+            )
+            .bind(id)
+            .bind(product.get())
+            .bind(quantity.get())
+            .fetch_optional(conn)
+            .await
+        })
+        .await;
     match inserted {
         Ok(Some(reservation)) => return Ok(Reserved::Created(reservation)),
         Ok(None) => {}
@@ -92,7 +96,7 @@ pub async fn reserve_stock(
         Err(e) => return Err(e.into()),
     }
     // Nothing was taken: say why.
-    if let Some(existing) = fetch_reservation(pool, id).await? {
+    if let Some(existing) = fetch_reservation(db, id).await? {
         let same = existing.product_id == product.get() && existing.quantity == quantity.get();
         return Ok(if same {
             Reserved::Existing(existing)
@@ -100,9 +104,13 @@ pub async fn reserve_stock(
             Reserved::Conflict(existing)
         });
     }
-    let available: Option<i32> = sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
-        .bind(product.get())
-        .fetch_optional(pool)
+    let available: Option<i32> = db
+        .run(async |conn| {
+            sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
+                .bind(product.get())
+                .fetch_optional(conn)
+                .await
+        })
         .await?;
     Ok(match available {
         Some(available) => Reserved::InsufficientStock { available },
@@ -111,11 +119,13 @@ pub async fn reserve_stock(
 }
 
 /// Releases a reservation, returning its stock exactly once however often it is called.
-pub async fn release_reservation(pool: &PgPool, id: Uuid) -> Result<Released, StoreError> {
+pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreError> {
     // Both updates are one statement: the status flip and the restock commit together, and
     // only the call that flips `reserved` to `released` restocks.
-    let released = sqlx::query_as::<_, ReservationRow>(
-        "WITH released AS ( \
+    let released = db
+        .run(async |conn| {
+            sqlx::query_as::<_, ReservationRow>(
+                "WITH released AS ( \
              UPDATE reservations SET status = 'released', released_at = now() \
              WHERE id = $1 AND status = 'reserved' \
              RETURNING id, product_id, quantity, status, created_at, released_at), \
@@ -123,27 +133,26 @@ pub async fn release_reservation(pool: &PgPool, id: Uuid) -> Result<Released, St
              UPDATE products p SET stock = p.stock + r.quantity \
              FROM released r WHERE p.id = r.product_id) \
          SELECT * FROM released",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+            )
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+        })
+        .await?;
     if let Some(r) = released {
         return Ok(Released::Now(r));
     }
-    Ok(fetch_reservation(pool, id)
+    Ok(fetch_reservation(db, id)
         .await?
         .map_or(Released::NotFound, Released::Already))
 }
 
 /// Fetches one reservation by id.
-pub async fn fetch_reservation(
-    pool: &PgPool,
-    id: Uuid,
-) -> Result<Option<ReservationRow>, StoreError> {
-    Ok(sqlx::query_as::<_, ReservationRow>(
+pub async fn fetch_reservation(db: &Db, id: Uuid) -> Result<Option<ReservationRow>, StoreError> {
+    Ok(db.run(async |conn| sqlx::query_as::<_, ReservationRow>(
         "SELECT id, product_id, quantity, status, created_at, released_at FROM reservations WHERE id = $1",
     )
         .bind(id)
-        .fetch_optional(pool)
+        .fetch_optional(conn).await)
         .await?)
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use http_plumbing::db::Db;
 use pact_models::provider_states::ProviderState;
 use pact_verifier::callback_executors::ProviderStateExecutor;
 use product_service::domain::{
@@ -17,7 +18,6 @@ use product_service::store::products::{
 };
 use product_service::store::reservations::{Reserved, fetch_reservation, reserve_stock};
 use serde_json::Value;
-use sqlx::PgPool;
 use testkit::contracts::{self, StateParams};
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ const PROVIDER: &str = "product-service";
 /// Sets up the provider states the consumers' contracts name.
 #[derive(Debug)]
 struct States {
-    pool: PgPool,
+    db: Db,
 }
 
 fn int(params: &StateParams, key: &str) -> anyhow::Result<i64> {
@@ -65,15 +65,15 @@ impl States {
             price: PriceCents::parse(price_cents).map_err(anyhow::Error::msg)?,
             stock: Stock::parse(stock).map_err(anyhow::Error::msg)?,
         };
-        insert_product_with_id(&self.pool, id, &product).await?;
-        sync_product_id_sequence(&self.pool).await?;
+        insert_product_with_id(&self.db, id, &product).await?;
+        sync_product_id_sequence(&self.db).await?;
         Ok(())
     }
 
     /// Reserves stock away until exactly `target` units are left.
     async fn bring_stock_to(&self, id: ProductId, target: i64) -> anyhow::Result<()> {
         loop {
-            let current = i64::from(fetch_product(&self.pool, id).await?.map_or(0, |p| p.stock));
+            let current = i64::from(fetch_product(&self.db, id).await?.map_or(0, |p| p.stock));
             anyhow::ensure!(
                 current >= target,
                 "product {} has {current} units, fewer than {target}",
@@ -84,7 +84,7 @@ impl States {
             }
             let take = Quantity::parse((current - target).min(MAX_QUANTITY))
                 .map_err(anyhow::Error::msg)?;
-            reserve_stock(&self.pool, Uuid::new_v4(), id, take).await?;
+            reserve_stock(&self.db, Uuid::new_v4(), id, take).await?;
         }
     }
 }
@@ -126,7 +126,7 @@ impl ProviderStateExecutor for States {
                 self.ensure_product(id, "Contract Product", 1000, 100)
                     .await?;
                 let outcome =
-                    reserve_stock(&self.pool, reservation_id(params)?, id, quantity).await?;
+                    reserve_stock(&self.db, reservation_id(params)?, id, quantity).await?;
                 anyhow::ensure!(
                     matches!(outcome, Reserved::Created(_) | Reserved::Existing(_)),
                     "could not set up the reservation: {outcome:?}"
@@ -135,7 +135,7 @@ impl ProviderStateExecutor for States {
             "no product exists" => {
                 let id = product_id(params)?;
                 anyhow::ensure!(
-                    fetch_product(&self.pool, id).await?.is_none(),
+                    fetch_product(&self.db, id).await?.is_none(),
                     "product {} exists",
                     id.get()
                 );
@@ -143,7 +143,7 @@ impl ProviderStateExecutor for States {
             "no reservation exists" => {
                 let id = reservation_id(params)?;
                 anyhow::ensure!(
-                    fetch_reservation(&self.pool, id).await?.is_none(),
+                    fetch_reservation(&self.db, id).await?.is_none(),
                     "reservation {id} exists"
                 );
             }
@@ -161,7 +161,7 @@ impl ProviderStateExecutor for States {
 async fn every_committed_contract_naming_product_service_is_verified() {
     let app = spawn_app().await;
     let states = Arc::new(States {
-        pool: app.pool.clone(),
+        db: Db::connect_lazy(&app.database_url, 2).expect("the test database URL is valid"),
     });
     contracts::verify_all_committed(PROVIDER, env!("CARGO_MANIFEST_DIR"), app.port(), &states)
         .await;
@@ -173,7 +173,7 @@ async fn contract_verification_fails_when_the_contract_and_provider_disagree() {
         contracts::assert_breakages_caught(PROVIDER, env!("CARGO_MANIFEST_DIR"), || async {
             let app = spawn_app().await;
             let states = Arc::new(States {
-                pool: app.pool.clone(),
+                db: Db::connect_lazy(&app.database_url, 2).expect("the test database URL is valid"),
             });
             (app.port(), states)
         })

@@ -92,6 +92,18 @@ impl TestApp {
             .expect("count rows")
     }
 
+    /// Terminates every connection the service holds to its database, as a database restart
+    /// or a network fault would; returns how many there were.
+    pub async fn terminate_service_connections(&self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) terminated",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("terminate the service's connections")
+    }
+
     /// Makes the service's database vanish, as if its server were gone.
     pub async fn drop_database(&self) {
         self.pool.close().await;

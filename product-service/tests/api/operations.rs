@@ -1,5 +1,7 @@
 //! Health, readiness, correlation IDs, unknown routes, Swagger UI, the OpenAPI drift check.
 
+use std::time::Duration;
+
 use testkit::checks;
 
 use crate::helpers::{assert_error, spawn_app};
@@ -24,6 +26,47 @@ async fn requests_get_503_not_500_when_the_database_is_gone() {
     app.drop_database().await;
     let code = assert_error(app.get("/products/101").await, 503).await;
     assert_eq!(code, "database_unavailable");
+}
+
+#[tokio::test]
+async fn connections_the_database_dropped_cost_at_most_one_503_each_then_reads_recover() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        assert_eq!(app.get("/products/101").await.status().as_u16(), 200);
+    }
+    let dropped = app.terminate_service_connections().await;
+    assert!(dropped >= 1, "the service held no connection to drop");
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let response = app.get("/products/101").await;
+        let status = response.status().as_u16();
+        if status != 200 {
+            assert_eq!(assert_error(response, 503).await, "database_unavailable");
+        }
+        statuses.push(status);
+    }
+    let failures = statuses.iter().filter(|s| **s != 200).count();
+    assert!(
+        failures as i64 <= dropped,
+        "{failures} failed requests for {dropped} dropped connections: {statuses:?}"
+    );
+    assert!(
+        statuses[20..].iter().all(|s| *s == 200),
+        "reads did not recover: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_idle_past_the_ping_threshold_is_checked_before_use() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        assert_eq!(app.get("/products/101").await.status().as_u16(), 200);
+    }
+    assert!(app.terminate_service_connections().await >= 1);
+    tokio::time::sleep(http_plumbing::db::PING_IDLE_AFTER + Duration::from_millis(200)).await;
+    for _ in 0..10 {
+        assert_eq!(app.get("/products/101").await.status().as_u16(), 200);
+    }
 }
 
 #[tokio::test]

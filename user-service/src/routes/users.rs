@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
+use http_plumbing::db::Db;
 use http_plumbing::pagination::PageParams;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::domain::{Email, NewUser, UserId, UserName};
@@ -84,7 +84,7 @@ pub struct UserPage {
 )]
 #[post("/users")]
 pub async fn create_user(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let new_user = NewUser {
@@ -113,7 +113,7 @@ pub async fn create_user(
 )]
 #[get("/users/{id}")]
 pub async fn get_user(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     id: web::Path<i64>,
 ) -> Result<web::Json<User>, ApiError> {
     let id = UserId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
@@ -135,7 +135,7 @@ pub async fn get_user(
 )]
 #[get("/users")]
 pub async fn list_users(
-    pool: web::Data<PgPool>,
+    pool: web::Data<Db>,
     params: web::Query<PageParams>,
 ) -> Result<web::Json<UserPage>, ApiError> {
     let page = params.into_inner().parse().map_err(ApiError::BadRequest)?;

@@ -1,9 +1,9 @@
 //! The `users` table.
 
 use chrono::{DateTime, Utc};
+use http_plumbing::db::Db;
 use http_plumbing::db::is_unique_violation;
 use http_plumbing::pagination::Page;
-use sqlx::PgPool;
 
 use crate::domain::{NewUser, UserId};
 use crate::store::StoreError;
@@ -31,14 +31,17 @@ pub enum Inserted {
 }
 
 /// Inserts a user; a duplicate email is reported, not raised.
-pub async fn insert_user(pool: &PgPool, user: &NewUser) -> Result<Inserted, StoreError> {
-    let result = sqlx::query_as::<_, UserRow>(
+pub async fn insert_user(db: &Db, user: &NewUser) -> Result<Inserted, StoreError> {
+    let result = db
+        .run(async |conn| {
+            sqlx::query_as::<_, UserRow>(
         "INSERT INTO users (name, email) VALUES ($1, $2) RETURNING id, name, email, created_at",
     )
     .bind(user.name.as_str())
     .bind(user.email.as_str())
-    .fetch_one(pool)
-    .await;
+    .fetch_one(conn).await
+        })
+        .await;
     match result {
         Ok(row) => Ok(Inserted::Created(row)),
         Err(e) if is_unique_violation(&e, "users_email_key") => Ok(Inserted::EmailTaken),
@@ -47,26 +50,38 @@ pub async fn insert_user(pool: &PgPool, user: &NewUser) -> Result<Inserted, Stor
 }
 
 /// Fetches one user by id.
-pub async fn fetch_user(pool: &PgPool, id: UserId) -> Result<Option<UserRow>, StoreError> {
-    Ok(
-        sqlx::query_as::<_, UserRow>("SELECT id, name, email, created_at FROM users WHERE id = $1")
+pub async fn fetch_user(db: &Db, id: UserId) -> Result<Option<UserRow>, StoreError> {
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, UserRow>(
+                "SELECT id, name, email, created_at FROM users WHERE id = $1",
+            )
             .bind(id.get())
-            .fetch_optional(pool)
-            .await?,
-    )
+            .fetch_optional(conn)
+            .await
+        })
+        .await?)
 }
 
 /// Lists users by ascending id, with the total count.
-pub async fn list_users(pool: &PgPool, page: Page) -> Result<(Vec<UserRow>, i64), StoreError> {
-    let rows = sqlx::query_as::<_, UserRow>(
-        "SELECT id, name, email, created_at FROM users ORDER BY id LIMIT $1 OFFSET $2",
-    )
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(pool)
-    .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(pool)
+pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserRow>, i64), StoreError> {
+    let rows = db
+        .run(async |conn| {
+            sqlx::query_as::<_, UserRow>(
+                "SELECT id, name, email, created_at FROM users ORDER BY id LIMIT $1 OFFSET $2",
+            )
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(conn)
+            .await
+        })
+        .await?;
+    let total: i64 = db
+        .run(async |conn| {
+            sqlx::query_scalar("SELECT count(*) FROM users")
+                .fetch_one(conn)
+                .await
+        })
         .await?;
     Ok((rows, total))
 }
@@ -74,29 +89,32 @@ pub async fn list_users(pool: &PgPool, page: Page) -> Result<(Vec<UserRow>, i64)
 /// Inserts a user under a given id unless that id is taken; true if it was inserted.
 ///
 /// Call [`sync_user_id_sequence`] afterwards so that generated ids skip past it.
-pub async fn insert_user_with_id(
-    pool: &PgPool,
-    id: UserId,
-    user: &NewUser,
-) -> Result<bool, StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, name, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(id.get())
-    .bind(user.name.as_str())
-    .bind(user.email.as_str())
-    .execute(pool)
-    .await?;
+pub async fn insert_user_with_id(db: &Db, id: UserId, user: &NewUser) -> Result<bool, StoreError> {
+    let inserted = db
+        .run(async |conn| {
+            sqlx::query(
+                "INSERT INTO users (id, name, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(user.name.as_str())
+            .bind(user.email.as_str())
+            .execute(conn)
+            .await
+        })
+        .await?;
     Ok(inserted.rows_affected() == 1)
 }
 
 /// Moves the id sequence past the highest id in use.
-pub async fn sync_user_id_sequence(pool: &PgPool) -> Result<(), StoreError> {
-    sqlx::query(
-        "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+pub async fn sync_user_id_sequence(db: &Db) -> Result<(), StoreError> {
+    db.run(async |conn| {
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), \
          GREATEST((SELECT max(id) FROM users), 1))",
-    )
-    .execute(pool)
+        )
+        .execute(conn)
+        .await
+    })
     .await?;
     Ok(())
 }

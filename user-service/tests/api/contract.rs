@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+use http_plumbing::db::Db;
 use pact_models::provider_states::ProviderState;
 use pact_verifier::callback_executors::ProviderStateExecutor;
 use serde_json::Value;
-use sqlx::PgPool;
 use testkit::contracts::{self, StateParams};
 use user_service::domain::{Email, NewUser, UserId, UserName};
 use user_service::store::users::{fetch_user, insert_user_with_id, sync_user_id_sequence};
@@ -20,7 +20,7 @@ const PROVIDER: &str = "user-service";
 /// Sets up the provider states the consumers' contracts name.
 #[derive(Debug)]
 struct States {
-    pool: PgPool,
+    db: Db,
 }
 
 fn id_param(params: &StateParams, key: &str) -> anyhow::Result<UserId> {
@@ -60,13 +60,13 @@ impl ProviderStateExecutor for States {
                     email: Email::parse(text_param(params, "email")?)
                         .map_err(anyhow::Error::msg)?,
                 };
-                insert_user_with_id(&self.pool, id, &user).await?;
-                sync_user_id_sequence(&self.pool).await?;
+                insert_user_with_id(&self.db, id, &user).await?;
+                sync_user_id_sequence(&self.db).await?;
             }
             "no user exists" => {
                 let id = id_param(params, "id")?;
                 anyhow::ensure!(
-                    fetch_user(&self.pool, id).await?.is_none(),
+                    fetch_user(&self.db, id).await?.is_none(),
                     "user {} exists",
                     id.get()
                 );
@@ -85,7 +85,7 @@ impl ProviderStateExecutor for States {
 async fn every_committed_contract_naming_user_service_is_verified() {
     let app = spawn_app().await;
     let states = Arc::new(States {
-        pool: app.pool.clone(),
+        db: Db::connect_lazy(&app.database_url, 2).expect("the test database URL is valid"),
     });
     contracts::verify_all_committed(PROVIDER, env!("CARGO_MANIFEST_DIR"), app.port(), &states)
         .await;
@@ -97,7 +97,7 @@ async fn contract_verification_fails_when_the_contract_and_provider_disagree() {
         contracts::assert_breakages_caught(PROVIDER, env!("CARGO_MANIFEST_DIR"), || async {
             let app = spawn_app().await;
             let states = Arc::new(States {
-                pool: app.pool.clone(),
+                db: Db::connect_lazy(&app.database_url, 2).expect("the test database URL is valid"),
             });
             (app.port(), states)
         })
