@@ -1,5 +1,10 @@
-//! The order saga: verify the user and the product, reserve stock, store the order, and
-//! compensate (release the reservation) when a later step fails. Cancellation lives here too.
+//! The order saga: verify the user, reserve stock (the reservation names the product and
+//! the unit price the stock was taken at), store the order, and compensate (release the
+//! reservation) when a later step fails. Cancellation lives here too.
+//!
+//! Two calls per order: `GET /users/{id}` to user-service, then `PUT /reservations/{id}` to
+//! product-service, whose answer carries the product snapshot; there is no separate product
+//! lookup, so the price charged is exactly the price the stock was held at.
 //!
 //! The order id is made before anything happens and doubles as the reservation id, so every
 //! call to product-service is safe to repeat and a compensating release always names exactly
@@ -27,57 +32,61 @@ pub struct Dependencies {
 /// nothing is stored and no reservation is left behind (unless product-service itself
 /// became unreachable while compensating, which is logged as an error naming the order).
 pub async fn place_order(
-    pool: &Db,
+    db: &Db,
     deps: &Dependencies,
     request: OrderRequest,
     correlation_id: &CorrelationId,
 ) -> Result<OrderRow, ApiError> {
-    let user_id = request.user_id.get();
-    let product_id = request.product_id.get();
-    let (user, product) = tokio::join!(
-        deps.users.fetch_user(user_id, correlation_id),
-        deps.products.fetch_product(product_id, correlation_id),
-    );
-    let user = user.map_err(|e| match e {
-        UserClientError::NotFound(id) => ApiError::UnknownUser(id),
-        UserClientError::Call(e) => ApiError::UserServiceUnavailable(e),
-    })?;
-    let product = product.map_err(product_error)?;
-    let total = total_cents(product.price_cents, request.quantity).ok_or_else(|| {
-        ApiError::Internal(format!(
-            "price {} of product {product_id} gives no valid total",
-            product.price_cents
-        ))
-    })?;
+    let user = deps
+        .users
+        .fetch_user(request.user_id.get(), correlation_id)
+        .await
+        .map_err(|e| match e {
+            UserClientError::NotFound(id) => ApiError::UnknownUser(id),
+            UserClientError::Call(e) => ApiError::UserServiceUnavailable(e),
+        })?;
 
     let order_id = Uuid::new_v4();
+    let product_id = request.product_id.get();
     let quantity = request.quantity.get();
-    if let Err(e) = deps
+    let reservation = match deps
         .products
         .reserve(order_id, product_id, quantity, correlation_id)
         .await
     {
-        if let ProductClientError::Call(call) = &e
-            && call.is_ambiguous()
-        {
-            // The reservation may have been made before the failure: undo it to be safe.
-            compensate(deps, order_id, correlation_id).await;
+        Ok(reservation) => reservation,
+        Err(e) => {
+            if let ProductClientError::Call(call) = &e
+                && call.is_ambiguous()
+            {
+                // The reservation may have been made before the failure: undo it to be safe.
+                compensate(deps, order_id, correlation_id).await;
+            }
+            return Err(product_error(e));
         }
-        return Err(product_error(e));
-    }
+    };
 
+    // The price is the one the stock was reserved at, read by product-service in the same
+    // statement that took the stock.
+    let Some(total) = total_cents(reservation.unit_price_cents, request.quantity) else {
+        compensate(deps, order_id, correlation_id).await;
+        return Err(ApiError::Internal(format!(
+            "price {} of product {product_id} gives no valid total",
+            reservation.unit_price_cents
+        )));
+    };
     let order = NewOrder {
         id: order_id,
         user_id: user.id,
         user_name: user.name,
         user_email: user.email,
-        product_id: product.id,
-        product_name: product.name,
-        unit_price_cents: product.price_cents,
+        product_id,
+        product_name: reservation.product_name,
+        unit_price_cents: reservation.unit_price_cents,
         quantity,
         total_cents: total,
     };
-    match store::insert_order(pool, &order).await {
+    match store::insert_order(db, &order).await {
         Ok(row) => Ok(row),
         Err(e) => {
             compensate(deps, order_id, correlation_id).await;
@@ -89,12 +98,12 @@ pub async fn place_order(
 /// Cancels an order: releases its stock, then marks it cancelled. Cancelling a cancelled
 /// order changes nothing. If product-service cannot be reached the order stays confirmed.
 pub async fn cancel_order(
-    pool: &Db,
+    db: &Db,
     deps: &Dependencies,
     id: Uuid,
     correlation_id: &CorrelationId,
 ) -> Result<OrderRow, ApiError> {
-    let order = store::fetch_order(pool, id)
+    let order = store::fetch_order(db, id)
         .await?
         .ok_or(ApiError::OrderNotFound(id))?;
     if order.status == "cancelled" {
@@ -109,10 +118,10 @@ pub async fn cancel_order(
         }
         Err(e) => return Err(product_error(e)),
     }
-    match store::mark_order_cancelled(pool, id).await? {
+    match store::mark_order_cancelled(db, id).await? {
         Some(row) => Ok(row),
         // A concurrent cancel got there first.
-        None => store::fetch_order(pool, id)
+        None => store::fetch_order(db, id)
             .await?
             .ok_or(ApiError::OrderNotFound(id)),
     }

@@ -1,4 +1,4 @@
-//! Client for product-service: fetch a product, reserve stock, release a reservation.
+//! Client for product-service: reserve stock, release a reservation.
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -9,17 +9,6 @@ use super::{CallError, read_json, send, unexpected};
 
 const SERVICE: &str = "product-service";
 
-/// The part of product-service's product that order-service uses.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Product {
-    /// The product's id.
-    pub id: i64,
-    /// Display name.
-    pub name: String,
-    /// Unit price in integer cents.
-    pub price_cents: i64,
-}
-
 /// The part of a reservation that order-service uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Reservation {
@@ -27,6 +16,10 @@ pub struct Reservation {
     pub id: Uuid,
     /// Units reserved.
     pub quantity: i32,
+    /// The product's name when the stock was taken.
+    pub product_name: String,
+    /// The product's unit price in integer cents when the stock was taken.
+    pub unit_price_cents: i64,
     /// `reserved` or `released`.
     pub status: String,
 }
@@ -79,22 +72,8 @@ impl ProductClient {
         }
     }
 
-    /// `GET /products/{id}`.
-    pub async fn fetch_product(
-        &self,
-        id: i64,
-        correlation_id: &CorrelationId,
-    ) -> Result<Product, ProductClientError> {
-        let request = self.http.get(format!("{}/products/{id}", self.base_url));
-        let response = send(SERVICE, request, correlation_id).await?;
-        match response.status() {
-            StatusCode::OK => Ok(read_json(SERVICE, response).await?),
-            StatusCode::NOT_FOUND => Err(ProductClientError::ProductNotFound(id)),
-            _ => Err(unexpected(SERVICE, &response).into()),
-        }
-    }
-
-    /// `PUT /reservations/{id}`: reserves stock; safe to repeat with the same id.
+    /// `PUT /reservations/{id}`: reserves stock; safe to repeat with the same id. The answer
+    /// carries the product's name and unit price as they were when the stock was taken.
     pub async fn reserve(
         &self,
         reservation_id: Uuid,

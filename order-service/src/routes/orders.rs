@@ -147,8 +147,9 @@ pub struct ListOrders {
 
 /// Place an order.
 ///
-/// Verifies the user (user-service) and the product (product-service), reserves `quantity`
-/// units, and stores the order with snapshots of both. If storing fails, the reservation is
+/// Verifies the user (user-service), reserves `quantity` units (product-service; the
+/// reservation names the product and the unit price the stock was taken at), and stores the
+/// order with snapshots of the user and the product. If storing fails, the reservation is
 /// released. A dependency that is down or slower than the configured timeout gives a 503 and
 /// nothing is stored.
 #[utoipa::path(

@@ -7,7 +7,7 @@ use reqwest::Response;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use testkit::http::Api;
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{body_partial_json, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub use testkit::http::assert_error;
@@ -74,16 +74,12 @@ pub fn user_body(id: i64) -> Value {
 }
 
 /// A product-service product body.
-pub fn product_body(id: i64, price_cents: i64) -> Value {
-    json!({"id": id, "name": "Wireless Keyboard", "price_cents": price_cents, "stock": 150,
-           "created_at": "2026-11-26T12:00:00Z"})
-}
-
 fn error_body(code: &str, message: &str) -> Value {
     json!({"code": code, "message": message})
 }
 
-/// Answers a reservation request as product-service would: 201 echoing id and quantity.
+/// Answers a reservation request as product-service would: echoing id and quantity, with
+/// product 101's name and a unit price of 4999 cents.
 fn reservation_echo(status: &'static str, code: u16) -> impl Fn(&Request) -> ResponseTemplate {
     move |request: &Request| {
         let id = request
@@ -98,7 +94,7 @@ fn reservation_echo(status: &'static str, code: u16) -> impl Fn(&Request) -> Res
             .unwrap_or_else(|_| json!({"product_id": 101, "quantity": 1}));
         ResponseTemplate::new(code).set_body_json(json!({
             "id": id, "product_id": body["product_id"], "quantity": body["quantity"],
-            "status": status, "created_at": "2026-11-26T12:00:00Z", "released_at": null
+            "product_name": "Wireless Keyboard", "unit_price_cents": 4999, "status": status, "created_at": "2026-11-26T12:00:00Z", "released_at": null
         }))
     }
 }
@@ -131,17 +127,11 @@ impl TestApp {
             .await;
     }
 
-    pub async fn product_exists(&self, id: i64, price_cents: i64) {
-        Mock::given(method("GET"))
-            .and(path(format!("/products/{id}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(product_body(id, price_cents)))
-            .mount(&self.products)
-            .await;
-    }
-
+    /// product-service has no product `id`: reservations of it are refused with a 404.
     pub async fn product_is_missing(&self, id: i64) {
-        Mock::given(method("GET"))
-            .and(path(format!("/products/{id}")))
+        Mock::given(method("PUT"))
+            .and(path_regex(r"^/reservations/"))
+            .and(body_partial_json(json!({"product_id": id})))
             .respond_with(ResponseTemplate::new(404).set_body_json(error_body(
                 "product_not_found",
                 &format!("product {id} does not exist"),
@@ -206,10 +196,10 @@ impl TestApp {
         testkit::postgres::drop_database(&self.database_url).await;
     }
 
-    /// Fakes user 1 and product 101 (4999 cents); expects exactly `reservations` reservations.
+    /// Fakes user 1, and reservations priced like product 101 (4999 cents); expects exactly
+    /// `reservations` reservations.
     pub async fn seed_dependencies(&self, reservations: u64) {
         self.user_exists(1).await;
-        self.product_exists(101, 4999).await;
         self.reservations_succeed(reservations).await;
     }
 

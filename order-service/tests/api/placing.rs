@@ -66,7 +66,14 @@ async fn the_correlation_id_is_forwarded_to_both_services() {
     assert_eq!(response.headers()["x-correlation-id"], "order-flow-42");
     let mut seen = app.users.received_requests().await.unwrap();
     seen.extend(app.products.received_requests().await.unwrap());
-    assert_eq!(seen.len(), 3);
+    // Two calls per order: the user, then the reservation (which carries the product).
+    let calls: Vec<String> = seen
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0], "GET /users/1");
+    assert!(calls[1].starts_with("PUT /reservations/"), "{calls:?}");
     for request in seen {
         assert_eq!(
             request.headers["x-correlation-id"], "order-flow-42",
@@ -91,7 +98,6 @@ async fn the_seed_curl_without_a_json_content_type_works() {
 async fn an_unknown_user_is_a_422_and_nothing_is_reserved_or_stored() {
     let app = spawn_app().await;
     app.user_is_missing(42).await;
-    app.product_exists(101, 4999).await;
     app.reservations_succeed(0).await;
     let code = assert_error(app.place_order(42, 101, 1).await, 422).await;
     assert_eq!(code, "unknown_user");
@@ -99,21 +105,21 @@ async fn an_unknown_user_is_a_422_and_nothing_is_reserved_or_stored() {
 }
 
 #[tokio::test]
-async fn an_unknown_product_is_a_422_and_nothing_is_reserved_or_stored() {
+async fn an_unknown_product_is_a_422_and_nothing_is_stored() {
     let app = spawn_app().await;
     app.user_exists(1).await;
     app.product_is_missing(999).await;
-    app.reservations_succeed(0).await;
     let code = assert_error(app.place_order(1, 999, 1).await, 422).await;
     assert_eq!(code, "unknown_product");
     assert_eq!(app.order_count().await, 0);
+    // product-service refused the reservation outright: there is nothing to release.
+    assert!(app.product_calls("POST").await.is_empty());
 }
 
 #[tokio::test]
 async fn insufficient_stock_is_a_409_and_nothing_is_stored() {
     let app = spawn_app().await;
     app.user_exists(1).await;
-    app.product_exists(103, 8999).await;
     app.reservations_lack_stock().await;
     let code = assert_error(app.place_order(1, 103, 3).await, 409).await;
     assert_eq!(code, "insufficient_stock");
@@ -123,7 +129,6 @@ async fn insufficient_stock_is_a_409_and_nothing_is_stored() {
 #[tokio::test]
 async fn user_service_down_is_a_fast_503_and_nothing_is_reserved_or_stored() {
     let app = spawn_app_with(|s| s.user_service_url = dead_url()).await;
-    app.product_exists(101, 4999).await;
     app.reservations_succeed(0).await;
     app.assert_fast_503("user_service_unavailable", Duration::from_secs(2))
         .await;
@@ -145,7 +150,6 @@ async fn a_slow_user_service_is_a_503_within_the_timeout() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(10)))
         .mount(&app.users)
         .await;
-    app.product_exists(101, 4999).await;
     app.reservations_succeed(0).await;
     app.assert_fast_503("user_service_unavailable", Duration::from_millis(1500))
         .await;
@@ -155,7 +159,6 @@ async fn a_slow_user_service_is_a_503_within_the_timeout() {
 async fn a_reservation_that_times_out_is_released_and_nothing_is_stored() {
     let app = spawn_app_with(|s| s.downstream_timeout_ms = 500).await;
     app.user_exists(1).await;
-    app.product_exists(101, 4999).await;
     Mock::given(method("PUT"))
         .and(path_regex(r"^/reservations/"))
         .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(10)))
@@ -176,8 +179,8 @@ async fn a_reservation_that_times_out_is_released_and_nothing_is_stored() {
 async fn a_product_service_500_is_a_503_without_internals() {
     let app = spawn_app().await;
     app.user_exists(1).await;
-    Mock::given(method("GET"))
-        .and(path("/products/101"))
+    Mock::given(method("PUT"))
+        .and(path_regex(r"^/reservations/"))
         .respond_with(ResponseTemplate::new(500).set_body_string("stack trace: secret"))
         .mount(&app.products)
         .await;

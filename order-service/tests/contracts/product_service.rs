@@ -4,7 +4,6 @@ use pact_consumer::prelude::*;
 use serde_json::json;
 use uuid::Uuid;
 
-use order_service::clients::products::Product;
 use order_service::clients::{ProductClient, ProductClientError};
 
 use crate::{UUID_PATTERN, correlation_header, correlation_id, file_lock, http, pact, run};
@@ -32,74 +31,6 @@ fn uuid(example: &str) -> Uuid {
 }
 
 #[test]
-fn fetching_an_existing_product_returns_its_name_and_integer_price() {
-    let _guard = file_lock();
-    let server = pact(PROVIDER)
-        .interaction("a request for an existing product", "", |mut i| {
-            i.given_with_params(
-                "a product exists",
-                &json!({"id": 101, "name": "Wireless Keyboard", "price_cents": 4999}),
-            );
-            i.request
-                .get()
-                .path(term!("^/products/[1-9][0-9]*$", "/products/101"))
-                .header("x-correlation-id", correlation_header());
-            i.response
-                .ok()
-                .content_type("application/json")
-                .json_body(json_pattern!({
-                    "id": like!(101),
-                    "name": like!("Wireless Keyboard"),
-                    "price_cents": like!(4999),
-                }));
-            i
-        })
-        .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let product = run(client.fetch_product(101, &correlation_id())).expect("the product");
-    assert_eq!(
-        product,
-        Product {
-            id: 101,
-            name: "Wireless Keyboard".to_owned(),
-            price_cents: 4999
-        }
-    );
-}
-
-#[test]
-fn fetching_a_missing_product_is_not_found() {
-    let _guard = file_lock();
-    let server = pact(PROVIDER)
-        .interaction(
-            "a request for a product that does not exist",
-            "",
-            |mut i| {
-                i.given_with_params("no product exists", &json!({"id": 999}));
-                i.request
-                    .get()
-                    .path(term!("^/products/[1-9][0-9]*$", "/products/999"))
-                    .header("x-correlation-id", correlation_header());
-                i.response
-                    .not_found()
-                    .content_type("application/json")
-                    .json_body(json_pattern!({
-                        "code": "product_not_found",
-                        "message": like!("product 999 does not exist"),
-                    }));
-                i
-            },
-        )
-        .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.fetch_product(999, &correlation_id()));
-    assert!(
-        matches!(outcome, Err(ProductClientError::ProductNotFound(999))),
-        "{outcome:?}"
-    );
-}
-
-#[test]
 fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
     let _guard = file_lock();
     let server = pact(PROVIDER)
@@ -120,6 +51,8 @@ fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
                     .json_body(json_pattern!({
                         "id": term!(format!("^{UUID_PATTERN}$"), NEW_RESERVATION),
                         "quantity": 3,
+                        "product_name": like!("Wireless Keyboard"),
+                        "unit_price_cents": like!(4999),
                         "status": "reserved",
                     }));
                 i
@@ -131,6 +64,8 @@ fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
         .expect("a reservation");
     assert_eq!(reservation.id, uuid(NEW_RESERVATION));
     assert_eq!(reservation.quantity, 3);
+    assert_eq!(reservation.product_name, "Wireless Keyboard");
+    assert_eq!(reservation.unit_price_cents, 4999);
     assert_eq!(reservation.status, "reserved");
 }
 
@@ -158,6 +93,8 @@ fn repeating_a_reservation_returns_the_existing_one() {
                     .json_body(json_pattern!({
                         "id": term!(format!("^{UUID_PATTERN}$"), REPEATED_RESERVATION),
                         "quantity": 3,
+                        "product_name": like!("Wireless Keyboard"),
+                        "unit_price_cents": like!(4999),
                         "status": "reserved",
                     }));
                 i
@@ -168,6 +105,7 @@ fn repeating_a_reservation_returns_the_existing_one() {
     let reservation = run(client.reserve(uuid(REPEATED_RESERVATION), 101, 3, &correlation_id()))
         .expect("a reservation");
     assert_eq!(reservation.status, "reserved");
+    assert_eq!(reservation.unit_price_cents, 4999);
 }
 
 #[test]
@@ -257,6 +195,8 @@ fn releasing_a_reservation_marks_it_released() {
                 .json_body(json_pattern!({
                     "id": term!(format!("^{UUID_PATTERN}$"), RELEASED_RESERVATION),
                     "quantity": like!(3),
+                    "product_name": like!("Wireless Keyboard"),
+                    "unit_price_cents": like!(4999),
                     "status": "released",
                 }));
             i

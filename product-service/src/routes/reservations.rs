@@ -25,7 +25,7 @@ pub enum ReservationStatus {
 /// A stock reservation.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "7d0f3c1e-9a54-4d43-8f5e-1f1f0c2b9a10", "product_id": 101, "quantity": 3,
-    "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null}))]
+    "product_name": "Wireless Keyboard", "unit_price_cents": 4999, "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null}))]
 pub struct Reservation {
     /// The reservation id chosen by the caller (order-service uses the order id).
     pub id: Uuid,
@@ -33,6 +33,12 @@ pub struct Reservation {
     pub product_id: i64,
     /// Units reserved.
     pub quantity: i32,
+    /// The product's name when the stock was taken.
+    pub product_name: String,
+    /// The product's unit price in integer cents when the stock was taken: the price the
+    /// reserved units are held at, whatever the product's price later becomes.
+    #[schema(minimum = 0)]
+    pub unit_price_cents: i64,
     /// `reserved` while the stock is held, `released` once it was given back.
     pub status: ReservationStatus,
     /// When the reservation was made (RFC 3339, UTC).
@@ -47,6 +53,8 @@ impl From<ReservationRow> for Reservation {
             id: row.id,
             product_id: row.product_id,
             quantity: row.quantity,
+            product_name: row.product_name,
+            unit_price_cents: row.unit_price_cents,
             status: if row.status == "released" {
                 ReservationStatus::Released
             } else {
@@ -73,7 +81,9 @@ pub struct ReserveStock {
 /// Reserve stock under a caller-chosen id.
 ///
 /// Atomic: takes `quantity` units or none, never oversells. Idempotent per id: repeating
-/// the same request returns the same reservation (200) and takes no more stock.
+/// the same request returns the same reservation (200) and takes no more stock. The
+/// reservation records the product's name and unit price as they were when the stock was
+/// taken, read in the same statement, so a caller can price an order from it.
 #[utoipa::path(
     tag = "reservations",
     params(("id" = Uuid, Path, description = "Reservation id: the caller's idempotency key")),

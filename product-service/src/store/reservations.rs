@@ -23,6 +23,10 @@ pub struct ReservationRow {
     pub product_id: i64,
     /// Units reserved.
     pub quantity: i32,
+    /// The product's name when the stock was taken.
+    pub product_name: String,
+    /// The product's unit price in cents when the stock was taken.
+    pub unit_price_cents: i64,
     /// `reserved` or `released`.
     pub status: String,
     /// When the reservation was made.
@@ -77,10 +81,11 @@ pub async fn reserve_stock(
              UPDATE products SET stock = stock - $3 \
              WHERE id = $2 AND stock >= $3 \
                AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = $1) \
-             RETURNING id) \
-         INSERT INTO reservations (id, product_id, quantity, status) \
-         SELECT $1, id, $3, 'reserved' FROM taken \
-         RETURNING id, product_id, quantity, status, created_at, released_at",
+             RETURNING id, name, price_cents) \
+         INSERT INTO reservations (id, product_id, quantity, product_name, unit_price_cents, status) \
+         SELECT $1, id, $3, name, price_cents, 'reserved' FROM taken \
+         RETURNING id, product_id, quantity, product_name, unit_price_cents, status, created_at, \
+                   released_at",
             )
             .bind(id)
             .bind(product.get())
@@ -128,7 +133,8 @@ pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreErr
                 "WITH released AS ( \
              UPDATE reservations SET status = 'released', released_at = now() \
              WHERE id = $1 AND status = 'reserved' \
-             RETURNING id, product_id, quantity, status, created_at, released_at), \
+             RETURNING id, product_id, quantity, product_name, unit_price_cents, status, \
+                       created_at, released_at), \
          restocked AS ( \
              UPDATE products p SET stock = p.stock + r.quantity \
              FROM released r WHERE p.id = r.product_id) \
@@ -149,10 +155,14 @@ pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreErr
 
 /// Fetches one reservation by id.
 pub async fn fetch_reservation(db: &Db, id: Uuid) -> Result<Option<ReservationRow>, StoreError> {
-    Ok(db.run(async |conn| sqlx::query_as::<_, ReservationRow>(
-        "SELECT id, product_id, quantity, status, created_at, released_at FROM reservations WHERE id = $1",
+    Ok(db
+        .run(async |conn| {
+            sqlx::query_as::<_, ReservationRow>(
+        "SELECT id, product_id, quantity, product_name, unit_price_cents, status, created_at, \
+                 released_at FROM reservations WHERE id = $1",
     )
         .bind(id)
-        .fetch_optional(conn).await)
+        .fetch_optional(conn).await
+        })
         .await?)
 }

@@ -20,6 +20,26 @@ async fn reserve_takes_exactly_the_quantity_asked_for() {
 }
 
 #[tokio::test]
+async fn a_reservation_records_the_name_and_price_the_stock_was_taken_at() {
+    let app = spawn_app().await;
+    let id = Uuid::new_v4();
+    let created: Value = app.reserve(id, 102, 2).await.json().await.unwrap();
+    assert_eq!(created["product_name"], "USB-C Hub");
+    assert_eq!(created["unit_price_cents"], 3499);
+    // The snapshot is the reservation's own: a later change to the product leaves it alone.
+    sqlx::query("UPDATE products SET name = 'USB-C Hub v2', price_cents = 3999 WHERE id = 102")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let repeated: Value = app.reserve(id, 102, 2).await.json().await.unwrap();
+    let released: Value = app.release(id).await.json().await.unwrap();
+    for body in [&repeated, &released] {
+        assert_eq!(body["product_name"], "USB-C Hub");
+        assert_eq!(body["unit_price_cents"], 3499);
+    }
+}
+
+#[tokio::test]
 async fn fifty_concurrent_reservations_against_stock_10_sell_exactly_10() {
     let app = spawn_app().await;
     let product = app.create_product("Limited Edition", 1000, 10).await;
