@@ -28,7 +28,7 @@ impl Default for Settings {
             host: "0.0.0.0".to_owned(),
             port: DEFAULT_PORT,
             database_url: "postgres://postgres:postgres@localhost:5432/products".to_owned(),
-            database_max_connections: 16,
+            database_max_connections: 8,
             database_connect_wait_secs: 30,
             demo_data: true,
         }
