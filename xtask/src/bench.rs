@@ -1,6 +1,7 @@
 //! The benchmark: Postgres in a container, release builds of the three services on this
 //! machine, wrk driving `POST /orders` and then `GET /products/{id}`. Prints orders/s,
-//! latency percentiles, errors and each service's peak RSS (VmHWM).
+//! latency percentiles, errors and each service's peak RSS (VmHWM), and two calibration figures
+//! for comparing machines: `GET /health` (HTTP alone) and `pgbench -S` (Postgres alone).
 //!
 //! `cargo xtask bench [--duration SECS] [--connections N] [--products N]`; the Postgres image
 //! is `$PG_TEST_IMAGE` or `postgres:16-bookworm`. Orders are spread over `--products` products
@@ -113,6 +114,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     for (_, _, db) in SERVICES {
         psql("postgres", &format!("CREATE DATABASE {db}"))?;
     }
+    let pgbench_tps = calibrate_postgres()?;
     for (name, port, db) in SERVICES {
         let child = Command::new(root().join(format!("target/release/{name}")))
             .env("APP_HOST", "127.0.0.1")
@@ -171,6 +173,12 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &format!("http://127.0.0.1:{}/products/{product_id}", SERVICES[1].1),
         None,
     )?;
+    let health = wrk(
+        connections,
+        CALIBRATION_SECS,
+        &format!("http://127.0.0.1:{}/health", SERVICES[1].1),
+        None,
+    )?;
     println!(
         "\nbenchmark: {connections} connections, {duration} s per run, wrk with 2 threads, \
          orders spread over {products} product(s), database over {}, RUST_LOG=warn",
@@ -182,6 +190,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     );
     println!("  POST /orders:         {}", orders.summary());
     println!("  GET /products/{{id}}:  {}", reads.summary());
+    println!(
+        "  calibration of this machine: GET /health (no database) {:.0} req/s; \
+         pgbench -S -M prepared, 16 clients: {pgbench_tps:.0} selects/s",
+        health.requests_per_sec
+    );
     for (name, child) in &services.0 {
         println!(
             "  {name:<16} peak RSS {:.1} MB",
@@ -200,6 +213,49 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let negative = psql("products", "SELECT count(*) FROM products WHERE stock < 0")?;
     println!("  products with negative stock: {negative}");
     Ok(())
+}
+
+/// Seconds of each calibration run.
+const CALIBRATION_SECS: u64 = 10;
+
+/// What this machine's Postgres does on its own: `pgbench -S` (prepared primary-key selects,
+/// 16 clients, over TCP on 127.0.0.1) in a scratch database. Printed beside the results so that
+/// figures taken on different machines can be compared.
+fn calibrate_postgres() -> anyhow::Result<f64> {
+    psql("postgres", "CREATE DATABASE calibration")?;
+    let port = PG_PORT.to_string();
+    let pgbench = |extra: &[&str]| -> anyhow::Result<String> {
+        let mut args = vec![
+            "exec",
+            CONTAINER,
+            "pgbench",
+            "-U",
+            "postgres",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+        ];
+        args.extend_from_slice(extra);
+        args.push("calibration");
+        let out = Command::new("docker").args(&args).output()?;
+        if !out.status.success() {
+            bail!("pgbench failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    pgbench(&["-i", "-q", "-s", "1"])?;
+    let secs = CALIBRATION_SECS.to_string();
+    let text = pgbench(&[
+        "-S", "-M", "prepared", "-n", "-c", "16", "-j", "2", "-T", &secs,
+    ])?;
+    println!("\n==> pgbench -S -M prepared -c 16 -j 2 -T {secs}\n{text}");
+    psql("postgres", "DROP DATABASE calibration")?;
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .context("pgbench printed no tps")
 }
 
 fn psql(db: &str, sql: &str) -> anyhow::Result<String> {
