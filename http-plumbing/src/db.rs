@@ -53,9 +53,9 @@ pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// The service's connections to its database: a small pool of sqlx connections.
 ///
 /// sqlx's own `PgPool` makes two extra round trips to Postgres per query (a ping when a
-/// connection is acquired and another when it is returned). Under load those pings were a third
-/// of all the traffic between the services and Postgres, so the services keep their connections
-/// in a deadpool pool instead: a connection goes back to the pool without a round trip, is
+/// connection is acquired and another when it is returned): two of every three round trips
+/// between a service and Postgres were pings. The services keep their connections in a deadpool
+/// pool instead (measured in BENCHMARKS.md): a connection goes back to the pool without a round trip, is
 /// pinged only when it has been idle for [`PING_IDLE_AFTER`], and is dropped when a query on it
 /// fails because the connection itself failed.
 #[derive(Clone)]
