@@ -55,9 +55,9 @@ pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// sqlx's own `PgPool` makes two extra round trips to Postgres per query (a ping when a
 /// connection is acquired and another when it is returned): two of every three round trips
 /// between a service and Postgres were pings. The services keep their connections in a deadpool
-/// pool instead (measured in BENCHMARKS.md): a connection goes back to the pool without a round trip, is
-/// pinged only when it has been idle for [`PING_IDLE_AFTER`], and is dropped when a query on it
-/// fails because the connection itself failed.
+/// pool instead (measured in BENCHMARKS.md): a connection goes back to the pool without a round
+/// trip, is pinged only when it has been idle for [`PING_IDLE_AFTER`], and is dropped when a
+/// query on it fails because the connection itself failed.
 #[derive(Clone)]
 pub struct Db {
     pool: deadpool::managed::Pool<Connector>,

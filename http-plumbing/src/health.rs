@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use crate::db::Db;
 use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::Db;
 use crate::error::{ErrorBody, database_unavailable};
 
 /// The name a service reports from `/health`; register it with `app_data(web::Data::new(..))`.

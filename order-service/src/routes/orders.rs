@@ -173,7 +173,7 @@ pub struct ListOrders {
 )]
 #[post("/orders")]
 pub async fn place_order(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     deps: web::Data<Dependencies>,
     correlation_id: CorrelationId,
     body: web::Json<PlaceOrder>,
@@ -183,7 +183,7 @@ pub async fn place_order(
         product_id: ResourceId::parse(body.product_id, "product_id").map_err(ApiError::Invalid)?,
         quantity: Quantity::parse(body.quantity).map_err(ApiError::Invalid)?,
     };
-    let row = placing::place_order(&pool, &deps, request, &correlation_id).await?;
+    let row = placing::place_order(&db, &deps, request, &correlation_id).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/orders/{}", row.id)))
         .json(Order::from(row)))
@@ -202,11 +202,11 @@ pub async fn place_order(
 )]
 #[get("/orders/{id}")]
 pub async fn get_order(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Order>, ApiError> {
     let id = id.into_inner();
-    let row = store::fetch_order(&pool, id)
+    let row = store::fetch_order(&db, id)
         .await?
         .ok_or(ApiError::OrderNotFound(id))?;
     Ok(web::Json(row.into()))
@@ -224,7 +224,7 @@ pub async fn get_order(
 )]
 #[get("/orders")]
 pub async fn list_orders(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     query: web::Query<ListOrders>,
 ) -> Result<web::Json<OrderPage>, ApiError> {
     let query = query.into_inner();
@@ -235,7 +235,7 @@ pub async fn list_orders(
     }
     .parse()
     .map_err(ApiError::BadRequest)?;
-    let (rows, total) = store::list_orders_of_user(&pool, user_id.get(), page).await?;
+    let (rows, total) = store::list_orders_of_user(&db, user_id.get(), page).await?;
     Ok(web::Json(OrderPage {
         items: rows.into_iter().map(Order::from).collect(),
         limit: page.limit,
@@ -260,11 +260,11 @@ pub async fn list_orders(
 )]
 #[post("/orders/{id}/cancel")]
 pub async fn cancel_order(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     deps: web::Data<Dependencies>,
     correlation_id: CorrelationId,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Order>, ApiError> {
-    let row = placing::cancel_order(&pool, &deps, id.into_inner(), &correlation_id).await?;
+    let row = placing::cancel_order(&db, &deps, id.into_inner(), &correlation_id).await?;
     Ok(web::Json(row.into()))
 }

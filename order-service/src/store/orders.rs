@@ -65,9 +65,9 @@ pub async fn insert_order(db: &Db, order: &NewOrder) -> Result<OrderRow, StoreEr
     Ok(db
         .run(async |conn| {
             sqlx::query_as::<_, OrderRow>(
-                "INSERT INTO orders (id, user_id, user_name, user_email, product_id, product_name, \
-         unit_price_cents, quantity, total_cents, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
+                "INSERT INTO orders (id, user_id, user_name, user_email, product_id, \
+                 product_name, unit_price_cents, quantity, total_cents, status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *",
             )
             .bind(order.id)
             .bind(order.user_id)
@@ -103,26 +103,24 @@ pub async fn list_orders_of_user(
     user_id: i64,
     page: Page,
 ) -> Result<(Vec<OrderRow>, i64), StoreError> {
-    let rows = db
+    Ok(db
         .run(async |conn| {
-            sqlx::query_as::<_, OrderRow>(
-        "SELECT * FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-    )
-    .bind(user_id)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(conn).await
-        })
-        .await?;
-    let total: i64 = db
-        .run(async |conn| {
-            sqlx::query_scalar("SELECT count(*) FROM orders WHERE user_id = $1")
+            let rows = sqlx::query_as::<_, OrderRow>(
+                "SELECT * FROM orders WHERE user_id = $1 \
+                 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+            )
+            .bind(user_id)
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *conn)
+            .await?;
+            let total: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE user_id = $1")
                 .bind(user_id)
                 .fetch_one(conn)
-                .await
+                .await?;
+            Ok((rows, total))
         })
-        .await?;
-    Ok((rows, total))
+        .await?)
 }
 
 /// Marks a confirmed order cancelled; `None` if it is not (or no longer) confirmed.
@@ -131,7 +129,7 @@ pub async fn mark_order_cancelled(db: &Db, id: Uuid) -> Result<Option<OrderRow>,
         .run(async |conn| {
             sqlx::query_as::<_, OrderRow>(
                 "UPDATE orders SET status = 'cancelled', cancelled_at = now() \
-         WHERE id = $1 AND status = 'confirmed' RETURNING *",
+                 WHERE id = $1 AND status = 'confirmed' RETURNING *",
             )
             .bind(id)
             .fetch_optional(conn)

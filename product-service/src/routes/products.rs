@@ -88,7 +88,7 @@ pub struct ProductPage {
 )]
 #[post("/products")]
 pub async fn create_product(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     body: web::Json<CreateProduct>,
 ) -> Result<HttpResponse, ApiError> {
     let product = NewProduct {
@@ -96,7 +96,7 @@ pub async fn create_product(
         price: PriceCents::parse(body.price_cents).map_err(ApiError::Invalid)?,
         stock: Stock::parse(body.stock).map_err(ApiError::Invalid)?,
     };
-    let row = store::insert_product(&pool, &product).await?;
+    let row = store::insert_product(&db, &product).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/products/{}", row.id)))
         .json(Product::from(row)))
@@ -116,11 +116,11 @@ pub async fn create_product(
 )]
 #[get("/products/{id}")]
 pub async fn get_product(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     id: web::Path<i64>,
 ) -> Result<web::Json<Product>, ApiError> {
     let id = ProductId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
-    let row = store::fetch_product(&pool, id)
+    let row = store::fetch_product(&db, id)
         .await?
         .ok_or(ApiError::ProductNotFound(id.get()))?;
     Ok(web::Json(row.into()))
@@ -138,11 +138,11 @@ pub async fn get_product(
 )]
 #[get("/products")]
 pub async fn list_products(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     params: web::Query<PageParams>,
 ) -> Result<web::Json<ProductPage>, ApiError> {
     let page = params.into_inner().parse().map_err(ApiError::BadRequest)?;
-    let (rows, total) = store::list_products(&pool, page).await?;
+    let (rows, total) = store::list_products(&db, page).await?;
     Ok(web::Json(ProductPage {
         items: rows.into_iter().map(Product::from).collect(),
         limit: page.limit,

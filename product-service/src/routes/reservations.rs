@@ -105,14 +105,14 @@ pub struct ReserveStock {
 )]
 #[put("/reservations/{id}")]
 pub async fn reserve_stock(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     id: web::Path<Uuid>,
     body: web::Json<ReserveStock>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let product = ProductId::parse(body.product_id).map_err(ApiError::Invalid)?;
     let quantity = Quantity::parse(body.quantity).map_err(ApiError::Invalid)?;
-    match store::reserve_stock(&pool, id, product, quantity).await? {
+    match store::reserve_stock(&db, id, product, quantity).await? {
         Reserved::Created(r) => Ok(HttpResponse::Created().json(Reservation::from(r))),
         Reserved::Existing(r) => Ok(HttpResponse::Ok().json(Reservation::from(r))),
         Reserved::Conflict(_) => Err(ApiError::ReservationConflict(id)),
@@ -138,11 +138,11 @@ pub async fn reserve_stock(
 )]
 #[get("/reservations/{id}")]
 pub async fn get_reservation(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Reservation>, ApiError> {
     let id = id.into_inner();
-    let row = store::fetch_reservation(&pool, id)
+    let row = store::fetch_reservation(&db, id)
         .await?
         .ok_or(ApiError::ReservationNotFound(id))?;
     Ok(web::Json(row.into()))
@@ -164,11 +164,11 @@ pub async fn get_reservation(
 )]
 #[post("/reservations/{id}/release")]
 pub async fn release_reservation(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Reservation>, ApiError> {
     let id = id.into_inner();
-    match store::release_reservation(&pool, id).await? {
+    match store::release_reservation(&db, id).await? {
         Released::Now(r) | Released::Already(r) => Ok(web::Json(r.into())),
         Released::NotFound => Err(ApiError::ReservationNotFound(id)),
     }

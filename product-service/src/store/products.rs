@@ -28,7 +28,7 @@ pub async fn insert_product(db: &Db, product: &NewProduct) -> Result<ProductRow,
         .run(async |conn| {
             sqlx::query_as::<_, ProductRow>(
                 "INSERT INTO products (name, price_cents, stock) VALUES ($1, $2, $3) \
-         RETURNING id, name, price_cents, stock, created_at",
+                 RETURNING id, name, price_cents, stock, created_at",
             )
             .bind(product.name.as_str())
             .bind(product.price.get())
@@ -55,21 +55,22 @@ pub async fn fetch_product(db: &Db, id: ProductId) -> Result<Option<ProductRow>,
 
 /// Lists products by ascending id, with the total count.
 pub async fn list_products(db: &Db, page: Page) -> Result<(Vec<ProductRow>, i64), StoreError> {
-    let rows = db.run(async |conn| sqlx::query_as::<_, ProductRow>(
-        "SELECT id, name, price_cents, stock, created_at FROM products ORDER BY id LIMIT $1 OFFSET $2",
-    )
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(conn).await)
-    .await?;
-    let total: i64 = db
+    Ok(db
         .run(async |conn| {
-            sqlx::query_scalar("SELECT count(*) FROM products")
+            let rows = sqlx::query_as::<_, ProductRow>(
+                "SELECT id, name, price_cents, stock, created_at FROM products \
+                 ORDER BY id LIMIT $1 OFFSET $2",
+            )
+            .bind(page.limit)
+            .bind(page.offset)
+            .fetch_all(&mut *conn)
+            .await?;
+            let total: i64 = sqlx::query_scalar("SELECT count(*) FROM products")
                 .fetch_one(conn)
-                .await
+                .await?;
+            Ok((rows, total))
         })
-        .await?;
-    Ok((rows, total))
+        .await?)
 }
 
 /// Inserts a product under a given id unless that id is taken; true if it was inserted.
@@ -80,15 +81,20 @@ pub async fn insert_product_with_id(
     id: ProductId,
     product: &NewProduct,
 ) -> Result<bool, StoreError> {
-    let inserted = db.run(async |conn| sqlx::query(
-        "INSERT INTO products (id, name, price_cents, stock) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(id.get())
-    .bind(product.name.as_str())
-    .bind(product.price.get())
-    .bind(product.stock.get())
-    .execute(conn).await)
-    .await?;
+    let inserted = db
+        .run(async |conn| {
+            sqlx::query(
+                "INSERT INTO products (id, name, price_cents, stock) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(product.name.as_str())
+            .bind(product.price.get())
+            .bind(product.stock.get())
+            .execute(conn)
+            .await
+        })
+        .await?;
     Ok(inserted.rows_affected() == 1)
 }
 
@@ -97,7 +103,7 @@ pub async fn sync_product_id_sequence(db: &Db) -> Result<(), StoreError> {
     db.run(async |conn| {
         sqlx::query(
             "SELECT setval(pg_get_serial_sequence('products', 'id'), \
-         GREATEST((SELECT max(id) FROM products), 1))",
+             GREATEST((SELECT max(id) FROM products), 1))",
         )
         .execute(conn)
         .await

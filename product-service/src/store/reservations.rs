@@ -78,14 +78,15 @@ pub async fn reserve_stock(
         .run(async |conn| {
             sqlx::query_as::<_, ReservationRow>(
                 "WITH taken AS ( \
-             UPDATE products SET stock = stock - $3 \
-             WHERE id = $2 AND stock >= $3 \
-               AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = $1) \
-             RETURNING id, name, price_cents) \
-         INSERT INTO reservations (id, product_id, quantity, product_name, unit_price_cents, status) \
-         SELECT $1, id, $3, name, price_cents, 'reserved' FROM taken \
-         RETURNING id, product_id, quantity, product_name, unit_price_cents, status, created_at, \
-                   released_at",
+                     UPDATE products SET stock = stock - $3 \
+                     WHERE id = $2 AND stock >= $3 \
+                       AND NOT EXISTS (SELECT 1 FROM reservations WHERE id = $1) \
+                     RETURNING id, name, price_cents) \
+                 INSERT INTO reservations \
+                     (id, product_id, quantity, product_name, unit_price_cents, status) \
+                 SELECT $1, id, $3, name, price_cents, 'reserved' FROM taken \
+                 RETURNING id, product_id, quantity, product_name, unit_price_cents, status, \
+                     created_at, released_at",
             )
             .bind(id)
             .bind(product.get())
@@ -131,14 +132,14 @@ pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreErr
         .run(async |conn| {
             sqlx::query_as::<_, ReservationRow>(
                 "WITH released AS ( \
-             UPDATE reservations SET status = 'released', released_at = now() \
-             WHERE id = $1 AND status = 'reserved' \
-             RETURNING id, product_id, quantity, product_name, unit_price_cents, status, \
-                       created_at, released_at), \
-         restocked AS ( \
-             UPDATE products p SET stock = p.stock + r.quantity \
-             FROM released r WHERE p.id = r.product_id) \
-         SELECT * FROM released",
+                     UPDATE reservations SET status = 'released', released_at = now() \
+                     WHERE id = $1 AND status = 'reserved' \
+                     RETURNING id, product_id, quantity, product_name, unit_price_cents, \
+                         status, created_at, released_at), \
+                 restocked AS ( \
+                     UPDATE products p SET stock = p.stock + r.quantity \
+                     FROM released r WHERE p.id = r.product_id) \
+                 SELECT * FROM released",
             )
             .bind(id)
             .fetch_optional(conn)
@@ -159,7 +160,7 @@ pub async fn fetch_reservation(db: &Db, id: Uuid) -> Result<Option<ReservationRo
         .run(async |conn| {
             sqlx::query_as::<_, ReservationRow>(
         "SELECT id, product_id, quantity, product_name, unit_price_cents, status, created_at, \
-                 released_at FROM reservations WHERE id = $1",
+         released_at FROM reservations WHERE id = $1",
     )
         .bind(id)
         .fetch_optional(conn).await

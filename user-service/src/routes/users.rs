@@ -84,14 +84,14 @@ pub struct UserPage {
 )]
 #[post("/users")]
 pub async fn create_user(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let new_user = NewUser {
         name: UserName::parse(&body.name).map_err(ApiError::Invalid)?,
         email: Email::parse(&body.email).map_err(ApiError::Invalid)?,
     };
-    match store::insert_user(&pool, &new_user).await? {
+    match store::insert_user(&db, &new_user).await? {
         Inserted::Created(row) => Ok(HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/users/{}", row.id)))
             .json(User::from(row))),
@@ -112,12 +112,9 @@ pub async fn create_user(
     )
 )]
 #[get("/users/{id}")]
-pub async fn get_user(
-    pool: web::Data<Db>,
-    id: web::Path<i64>,
-) -> Result<web::Json<User>, ApiError> {
+pub async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
     let id = UserId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
-    let row = store::fetch_user(&pool, id)
+    let row = store::fetch_user(&db, id)
         .await?
         .ok_or(ApiError::UserNotFound(id.get()))?;
     Ok(web::Json(row.into()))
@@ -135,11 +132,11 @@ pub async fn get_user(
 )]
 #[get("/users")]
 pub async fn list_users(
-    pool: web::Data<Db>,
+    db: web::Data<Db>,
     params: web::Query<PageParams>,
 ) -> Result<web::Json<UserPage>, ApiError> {
     let page = params.into_inner().parse().map_err(ApiError::BadRequest)?;
-    let (rows, total) = store::list_users(&pool, page).await?;
+    let (rows, total) = store::list_users(&db, page).await?;
     Ok(web::Json(UserPage {
         items: rows.into_iter().map(User::from).collect(),
         limit: page.limit,

@@ -65,25 +65,21 @@ pub async fn fetch_user(db: &Db, id: UserId) -> Result<Option<UserRow>, StoreErr
 
 /// Lists users by ascending id, with the total count.
 pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserRow>, i64), StoreError> {
-    let rows = db
+    Ok(db
         .run(async |conn| {
-            sqlx::query_as::<_, UserRow>(
+            let rows = sqlx::query_as::<_, UserRow>(
                 "SELECT id, name, email, created_at FROM users ORDER BY id LIMIT $1 OFFSET $2",
             )
             .bind(page.limit)
             .bind(page.offset)
-            .fetch_all(conn)
-            .await
-        })
-        .await?;
-    let total: i64 = db
-        .run(async |conn| {
-            sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_all(&mut *conn)
+            .await?;
+            let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
                 .fetch_one(conn)
-                .await
+                .await?;
+            Ok((rows, total))
         })
-        .await?;
-    Ok((rows, total))
+        .await?)
 }
 
 /// Inserts a user under a given id unless that id is taken; true if it was inserted.
@@ -110,7 +106,7 @@ pub async fn sync_user_id_sequence(db: &Db) -> Result<(), StoreError> {
     db.run(async |conn| {
         sqlx::query(
             "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-         GREATEST((SELECT max(id) FROM users), 1))",
+             GREATEST((SELECT max(id) FROM users), 1))",
         )
         .execute(conn)
         .await
