@@ -1,5 +1,6 @@
 //! Postgres pool creation and the classification of database errors.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -179,27 +180,37 @@ pub fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
 }
 
 /// A database failure, classified once so that every service maps it the same way.
-#[derive(Debug, thiserror::Error)]
+///
+/// Cloning shares the cause: a statement that served a whole batch of requests
+/// ([`crate::batch`]) fails each of them with the same error.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached right now: the service answers 503.
     #[error("the database is unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] Arc<sqlx::Error>),
     /// The query itself failed: a bug, the service answers 500.
     #[error("a database query failed")]
-    Query(#[source] sqlx::Error),
+    Query(#[source] Arc<sqlx::Error>),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if is_unavailable(&e) {
-            Self::Unavailable(e)
+            Self::Unavailable(Arc::new(e))
         } else {
-            Self::Query(e)
+            Self::Query(Arc::new(e))
         }
     }
 }
 
 impl StoreError {
+    /// A batch ended without answering one of its items (a bug in its batch function).
+    pub fn unanswered() -> Self {
+        Self::Query(Arc::new(sqlx::Error::Protocol(
+            "the batch serving this request ended without answering it".to_owned(),
+        )))
+    }
+
     /// The response for this failure: a 503 or a 500 envelope. Logs the cause chain once.
     pub fn to_response(&self) -> actix_web::HttpResponse {
         let cause = match self {

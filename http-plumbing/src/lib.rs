@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by the services. Nothing here knows about users, products or orders.
 //!
+//! - [`batch`]: micro-batching of concurrent requests into one statement.
 //! - [`db`]: pool creation with start-up retries; database error classification.
 //! - [`error`]: the JSON error envelope every 4xx/5xx body uses, and helpers to build it.
 //! - [`extractors`]: JSON/path/query extractor settings whose rejections use the envelope.
@@ -9,6 +10,7 @@
 //! - [`settings`]: typed settings from defaults plus `APP_`-prefixed environment variables.
 //! - [`healthcheck`]: the `healthcheck` subcommand container health checks run.
 
+pub mod batch;
 pub mod db;
 pub mod error;
 pub mod extractors;

@@ -3,11 +3,18 @@
 pub mod products;
 pub mod reservations;
 
+use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every route of the service.
+/// Batches of product lookups a worker runs at a time, each on its own connection.
+const READ_BATCHES: usize = 2;
+
+/// Registers every route of the service, and the per-worker batchers they use.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(products::create_product)
+    cfg.app_data(web::Data::new(crate::store::products::product_reads(
+        READ_BATCHES,
+    )))
+    .service(products::create_product)
         .service(products::get_product)
         .service(products::list_products)
         .service(reservations::reserve_stock)

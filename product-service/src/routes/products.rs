@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{NewProduct, PriceCents, ProductId, ProductName, Stock};
 use crate::errors::ApiError;
-use crate::store::products::{self as store, ProductRow};
+use crate::store::products::{self as store, ProductReads, ProductRow};
 
 /// A product as the API shows it. Money is integer cents: `4999` is 49.99.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -117,10 +117,12 @@ pub async fn create_product(
 #[get("/products/{id}")]
 pub async fn get_product(
     db: web::Data<Db>,
+    reads: web::Data<ProductReads>,
     id: web::Path<i64>,
 ) -> Result<web::Json<Product>, ApiError> {
     let id = ProductId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
-    let row = store::fetch_product(&db, id)
+    let row = reads
+        .submit(&db, id)
         .await?
         .ok_or(ApiError::ProductNotFound(id.get()))?;
     Ok(web::Json(row.into()))

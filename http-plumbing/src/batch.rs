@@ -1,0 +1,197 @@
+//! Micro-batching: concurrent requests for the same statement share one database round trip.
+//!
+//! Under load, most of the cost of a short statement is not the work it does but what
+//! surrounds it: a round trip between two processes, the executor starting up, a commit. A
+//! [`Batcher`] collects the items that handlers on one worker submit while earlier batches are
+//! still running, and hands them to one function that serves them all with one statement (a
+//! `WHERE id = ANY($1)`, a multi-row `INSERT`, a function looping in the database).
+//!
+//! No item waits for a timer. When fewer than `max_batches` batches are running, a submitted
+//! item starts a batch at once (alone, at low load); otherwise it joins the queue that the
+//! running batches drain as each finishes. Every item is served by a statement sent after the
+//! item was submitted, so a batched read sees every write that was acknowledged before it.
+//!
+//! A batcher belongs to one actix worker (it is not `Send`): build one per worker in the
+//! service's `configure` function.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use tokio::sync::oneshot;
+
+use crate::db::StoreError;
+
+/// What a batch function returns: one result per item, in the order of the items.
+pub type BatchResults<T> = Vec<Result<T, StoreError>>;
+
+type BatchFn<C, I, T> = dyn Fn(C, Vec<I>) -> Pin<Box<dyn Future<Output = BatchResults<T>>>>;
+
+/// Serves items of type `I` in batches with a function of a context `C` (a database handle)
+/// and the items, answering each with a `T` or a [`StoreError`].
+pub struct Batcher<C, I, T> {
+    shared: Rc<Shared<C, I, T>>,
+}
+
+impl<C, I, T> std::fmt::Debug for Batcher<C, I, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher")
+            .field("max_batches", &self.shared.max_batches)
+            .field("max_items", &self.shared.max_items)
+            .field("running", &self.shared.running.get())
+            .field("queued", &self.shared.queue.borrow().len())
+            .finish()
+    }
+}
+
+struct Shared<C, I, T> {
+    max_batches: usize,
+    max_items: usize,
+    running: Cell<usize>,
+    queue: RefCell<VecDeque<(I, oneshot::Sender<Result<T, StoreError>>)>>,
+    run: Box<BatchFn<C, I, T>>,
+}
+
+impl<C, I, T> Batcher<C, I, T>
+where
+    C: Clone + 'static,
+    I: 'static,
+    T: 'static,
+{
+    /// A batcher that runs at most `max_batches` batches at a time (no more than the worker's
+    /// database connections), each of at most `max_items` items, with `run`.
+    ///
+    /// `run` must answer every item, in order; an item it leaves unanswered gets a
+    /// [`StoreError::Query`] (a 500). When one statement fails for the whole batch, `run`
+    /// answers every item with a clone of that error.
+    pub fn new<F, Fut>(max_batches: usize, max_items: usize, run: F) -> Self
+    where
+        F: Fn(C, Vec<I>) -> Fut + 'static,
+        Fut: Future<Output = BatchResults<T>> + 'static,
+    {
+        Self {
+            shared: Rc::new(Shared {
+                max_batches: max_batches.max(1),
+                max_items: max_items.max(1),
+                running: Cell::new(0),
+                queue: RefCell::new(VecDeque::new()),
+                run: Box::new(move |context, items| Box::pin(run(context, items))),
+            }),
+        }
+    }
+
+    /// Submits `item` and waits for its answer. Must be called on an actix worker (or inside a
+    /// tokio `LocalSet`): batches run as local tasks, so an answer is not lost when the
+    /// request that started a batch goes away.
+    pub async fn submit(&self, context: &C, item: I) -> Result<T, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        self.shared.queue.borrow_mut().push_back((item, answer));
+        if self.shared.running.get() < self.shared.max_batches {
+            self.shared.running.set(self.shared.running.get() + 1);
+            let slot = RunningSlot(Rc::clone(&self.shared));
+            tokio::task::spawn_local(drain(slot, context.clone()));
+        }
+        answered.await.unwrap_or_else(|_| Err(StoreError::unanswered()))
+    }
+}
+
+/// One running batch loop; frees its place when the loop ends, even by a panic.
+struct RunningSlot<C, I, T>(Rc<Shared<C, I, T>>);
+
+impl<C, I, T> Drop for RunningSlot<C, I, T> {
+    fn drop(&mut self) {
+        self.0.running.set(self.0.running.get() - 1);
+    }
+}
+
+/// Serves queued items, a batch at a time, until the queue is empty.
+async fn drain<C: Clone, I, T>(slot: RunningSlot<C, I, T>, context: C) {
+    let shared = &slot.0;
+    loop {
+        let (items, answers): (Vec<I>, Vec<_>) = {
+            let mut queue = shared.queue.borrow_mut();
+            let n = queue.len().min(shared.max_items);
+            queue.drain(..n).unzip()
+        };
+        if items.is_empty() {
+            return;
+        }
+        let mut results = (shared.run)(context.clone(), items).await.into_iter();
+        for answer in answers {
+            // The submitter may have gone away (client disconnected): nothing to tell.
+            let _ = answer.send(results.next().unwrap_or_else(|| Err(StoreError::unanswered())));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Records each batch it is given and answers each item with its double.
+    fn doubling(
+        log: Rc<RefCell<Vec<Vec<u32>>>>,
+        delay: Duration,
+    ) -> Batcher<(), u32, u32> {
+        Batcher::new(1, 4, move |(), items: Vec<u32>| {
+            let log = Rc::clone(&log);
+            async move {
+                log.borrow_mut().push(items.clone());
+                tokio::time::sleep(delay).await;
+                items.into_iter().map(|i| Ok(i * 2)).collect()
+            }
+        })
+    }
+
+    async fn local<F: Future>(f: F) -> F::Output {
+        tokio::task::LocalSet::new().run_until(f).await
+    }
+
+    #[tokio::test]
+    async fn a_lone_item_runs_at_once_in_a_batch_of_its_own() {
+        local(async {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let batcher = doubling(Rc::clone(&log), Duration::ZERO);
+            assert_eq!(batcher.submit(&(), 21).await.unwrap(), 42);
+            assert_eq!(*log.borrow(), vec![vec![21]]);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn items_submitted_while_a_batch_runs_share_the_next_in_order_and_within_the_cap() {
+        local(async {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let batcher = doubling(Rc::clone(&log), Duration::from_millis(20));
+            let answers =
+                futures_util::future::join_all((1..=9).map(|i| batcher.submit(&(), i))).await;
+            let answers: Vec<u32> = answers.into_iter().map(Result::unwrap).collect();
+            assert_eq!(answers, (1..=9).map(|i| i * 2).collect::<Vec<_>>());
+            // Items submitted before the batch task first runs share its first batch; the
+            // rest queue behind it and go four at a time.
+            assert_eq!(
+                *log.borrow(),
+                vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9]]
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn an_item_the_batch_function_leaves_unanswered_gets_an_error() {
+        local(async {
+            let batcher: Batcher<(), u32, u32> =
+                Batcher::new(1, 8, |(), _items: Vec<u32>| async { Vec::new() });
+            let answer = batcher.submit(&(), 1).await;
+            assert!(matches!(answer, Err(StoreError::Query(_))), "{answer:?}");
+            // The running slot was given back: the next item is served too.
+            assert!(batcher.submit(&(), 2).await.is_err());
+            assert_eq!(batcher.shared.running.get(), 0);
+        })
+        .await;
+    }
+}
