@@ -15,19 +15,46 @@
 //! service's `configure` function.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use tokio::sync::oneshot;
 
-use crate::db::StoreError;
+use crate::db::{Db, StoreError};
 
 /// What a batch function returns: one result per item, in the order of the items.
 pub type BatchResults<T> = Vec<Result<T, StoreError>>;
 
 type BatchFn<C, I, T> = dyn Fn(C, Vec<I>) -> Pin<Box<dyn Future<Output = BatchResults<T>>>>;
+
+/// Answers a batch of lookups by id with one statement, `sql`, that takes the ids as an
+/// array (`... WHERE id = ANY($1)`): each id in order gets its row, or `None` when no row has
+/// that id; when the statement fails, every id gets its error.
+pub async fn fetch_by_ids<R>(
+    db: &Db,
+    sql: &'static str,
+    ids: &[i64],
+    id_of: impl Fn(&R) -> i64,
+) -> BatchResults<Option<R>>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Clone + Send + Unpin,
+{
+    let rows = db
+        .run(async |conn| sqlx::query_as::<_, R>(sql).bind(ids).fetch_all(conn).await)
+        .await;
+    match rows {
+        Ok(rows) => {
+            let by_id: HashMap<i64, R> = rows.into_iter().map(|r| (id_of(&r), r)).collect();
+            ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
+        }
+        Err(e) => {
+            let e = StoreError::from(e);
+            ids.iter().map(|_| Err(e.clone())).collect()
+        }
+    }
+}
 
 /// Serves items of type `I` in batches with a function of a context `C` (a database handle)
 /// and the items, answering each with a `T` or a [`StoreError`].
@@ -93,7 +120,9 @@ where
             let slot = RunningSlot(Rc::clone(&self.shared));
             tokio::task::spawn_local(drain(slot, context.clone()));
         }
-        answered.await.unwrap_or_else(|_| Err(StoreError::unanswered()))
+        answered
+            .await
+            .unwrap_or_else(|_| Err(StoreError::unanswered()))
     }
 }
 
@@ -121,7 +150,11 @@ async fn drain<C: Clone, I, T>(slot: RunningSlot<C, I, T>, context: C) {
         let mut results = (shared.run)(context.clone(), items).await.into_iter();
         for answer in answers {
             // The submitter may have gone away (client disconnected): nothing to tell.
-            let _ = answer.send(results.next().unwrap_or_else(|| Err(StoreError::unanswered())));
+            let _ = answer.send(
+                results
+                    .next()
+                    .unwrap_or_else(|| Err(StoreError::unanswered())),
+            );
         }
     }
 }
@@ -133,10 +166,7 @@ mod tests {
     use super::*;
 
     /// Records each batch it is given and answers each item with its double.
-    fn doubling(
-        log: Rc<RefCell<Vec<Vec<u32>>>>,
-        delay: Duration,
-    ) -> Batcher<(), u32, u32> {
+    fn doubling(log: Rc<RefCell<Vec<Vec<u32>>>>, delay: Duration) -> Batcher<(), u32, u32> {
         Batcher::new(1, 4, move |(), items: Vec<u32>| {
             let log = Rc::clone(&log);
             async move {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::clients::{ProductClient, ProductClientError, UserClient, UserClientError};
 use crate::domain::{OrderRequest, total_cents};
 use crate::errors::ApiError;
-use crate::store::orders::{self as store, NewOrder, OrderRow};
+use crate::store::orders::{self as store, NewOrder, OrderInserts, OrderRow};
 
 /// The remote services an order needs.
 #[derive(Debug, Clone)]
@@ -33,6 +33,7 @@ pub struct Dependencies {
 /// became unreachable while compensating, which is logged as an error naming the order).
 pub async fn place_order(
     db: &Db,
+    inserts: &OrderInserts,
     deps: &Dependencies,
     request: OrderRequest,
     correlation_id: &CorrelationId,
@@ -86,7 +87,8 @@ pub async fn place_order(
         quantity,
         total_cents: total,
     };
-    match store::insert_order(db, &order).await {
+    // Orders placed at the same moment on this worker are stored by one statement.
+    match inserts.submit(db, order).await {
         Ok(row) => Ok(row),
         Err(e) => {
             compensate(deps, order_id, correlation_id).await;

@@ -2,12 +2,19 @@
 
 pub mod orders;
 
+use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every route of the service.
+/// Batches of order inserts a worker runs at a time, each on its own connection.
+const INSERT_BATCHES: usize = 2;
+
+/// Registers every route of the service, and the per-worker batcher of order inserts.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(orders::place_order)
-        .service(orders::get_order)
-        .service(orders::list_orders)
-        .service(orders::cancel_order);
+    cfg.app_data(web::Data::new(crate::store::orders::order_inserts(
+        INSERT_BATCHES,
+    )))
+    .service(orders::place_order)
+    .service(orders::get_order)
+    .service(orders::list_orders)
+    .service(orders::cancel_order);
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::domain::{OrderRequest, Quantity, ResourceId};
 use crate::errors::ApiError;
 use crate::placing::{self, Dependencies};
-use crate::store::orders::{self as store, OrderRow};
+use crate::store::orders::{self as store, OrderInserts, OrderRow};
 
 /// An order to place: the seed tutorial's body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -174,6 +174,7 @@ pub struct ListOrders {
 #[post("/orders")]
 pub async fn place_order(
     db: web::Data<Db>,
+    inserts: web::Data<OrderInserts>,
     deps: web::Data<Dependencies>,
     correlation_id: CorrelationId,
     body: web::Json<PlaceOrder>,
@@ -183,7 +184,7 @@ pub async fn place_order(
         product_id: ResourceId::parse(body.product_id, "product_id").map_err(ApiError::Invalid)?,
         quantity: Quantity::parse(body.quantity).map_err(ApiError::Invalid)?,
     };
-    let row = placing::place_order(&db, &deps, request, &correlation_id).await?;
+    let row = placing::place_order(&db, &inserts, &deps, request, &correlation_id).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/orders/{}", row.id)))
         .json(Order::from(row)))

@@ -1,7 +1,10 @@
 //! The `orders` table.
 
 use chrono::{DateTime, Utc};
-use http_plumbing::db::Db;
+use std::collections::HashMap;
+
+use http_plumbing::batch::{BatchResults, Batcher};
+use http_plumbing::db::{Db, is_unavailable};
 use http_plumbing::pagination::Page;
 use uuid::Uuid;
 
@@ -83,6 +86,75 @@ pub async fn insert_order(db: &Db, order: &NewOrder) -> Result<OrderRow, StoreEr
             .await
         })
         .await?)
+}
+
+/// Inserts confirmed orders with one statement, one commit: the batch function of
+/// [`OrderInserts`]. Answers each order in order.
+///
+/// When the database is unavailable every order gets that error. When the statement fails
+/// for another reason, one bad order may be the cause: each order is then inserted on its
+/// own, so that only the orders that cannot be stored fail.
+pub async fn insert_orders(db: Db, orders: Vec<NewOrder>) -> BatchResults<OrderRow> {
+    if let [order] = orders.as_slice() {
+        return vec![insert_order(&db, order).await];
+    }
+    let ids = column(&orders, |o| o.id);
+    let inserted = db
+        .run(async |conn| {
+            sqlx::query_as::<_, OrderRow>(
+                "INSERT INTO orders (id, user_id, user_name, user_email, product_id, \
+                 product_name, unit_price_cents, quantity, total_cents, status) \
+                 SELECT *, $10 FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], \
+                     $5::int8[], $6::text[], $7::int8[], $8::int4[], $9::int8[]) \
+                 RETURNING *",
+            )
+            .bind(&ids)
+            .bind(column(&orders, |o| o.user_id))
+            .bind(column(&orders, |o| o.user_name.as_str()))
+            .bind(column(&orders, |o| o.user_email.as_str()))
+            .bind(column(&orders, |o| o.product_id))
+            .bind(column(&orders, |o| o.product_name.as_str()))
+            .bind(column(&orders, |o| o.unit_price_cents))
+            .bind(column(&orders, |o| o.quantity))
+            .bind(column(&orders, |o| o.total_cents))
+            .bind(OrderStatus::Confirmed.as_str())
+            .fetch_all(conn)
+            .await
+        })
+        .await;
+    match inserted {
+        Ok(rows) => {
+            let mut by_id: HashMap<Uuid, OrderRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+            ids.iter()
+                .map(|id| by_id.remove(id).ok_or_else(StoreError::unanswered))
+                .collect()
+        }
+        Err(e) if is_unavailable(&e) => {
+            let e = StoreError::from(e);
+            orders.iter().map(|_| Err(e.clone())).collect()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, orders = orders.len(), "batched insert failed; inserting one by one");
+            let mut results = Vec::with_capacity(orders.len());
+            for order in &orders {
+                results.push(insert_order(&db, order).await);
+            }
+            results
+        }
+    }
+}
+
+/// One field of every order, as an array parameter.
+fn column<'a, T>(orders: &'a [NewOrder], field: impl Fn(&'a NewOrder) -> T) -> Vec<T> {
+    orders.iter().map(field).collect()
+}
+
+/// `POST /orders` inserts of one worker, batched ([`http_plumbing::batch`]).
+pub type OrderInserts = Batcher<Db, NewOrder, OrderRow>;
+
+/// The batcher for order inserts: at most `max_batches` at a time, up to 64 orders each.
+pub fn order_inserts(max_batches: usize) -> OrderInserts {
+    Batcher::new(max_batches, 64, insert_orders)
 }
 
 /// Fetches one order by id.

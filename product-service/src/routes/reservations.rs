@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::domain::{ProductId, Quantity};
 use crate::errors::ApiError;
-use crate::store::reservations::{self as store, Released, ReservationRow, Reserved};
+use crate::store::reservations::{
+    self as store, Released, ReservationBatcher, ReservationRow, ReserveRequest, Reserved,
+};
 
 /// Whether a reservation still holds its stock.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -106,13 +108,19 @@ pub struct ReserveStock {
 #[put("/reservations/{id}")]
 pub async fn reserve_stock(
     db: web::Data<Db>,
+    batcher: web::Data<ReservationBatcher>,
     id: web::Path<Uuid>,
     body: web::Json<ReserveStock>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let product = ProductId::parse(body.product_id).map_err(ApiError::Invalid)?;
     let quantity = Quantity::parse(body.quantity).map_err(ApiError::Invalid)?;
-    match store::reserve_stock(&db, id, product, quantity).await? {
+    let request = ReserveRequest {
+        id,
+        product,
+        quantity,
+    };
+    match batcher.submit(&db, request).await? {
         Reserved::Created(r) => Ok(HttpResponse::Created().json(Reservation::from(r))),
         Reserved::Existing(r) => Ok(HttpResponse::Ok().json(Reservation::from(r))),
         Reserved::Conflict(_) => Err(ApiError::ReservationConflict(id)),

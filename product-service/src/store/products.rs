@@ -1,9 +1,7 @@
 //! The `products` table.
 
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-
-use http_plumbing::batch::{BatchResults, Batcher};
+use http_plumbing::batch::{BatchResults, Batcher, fetch_by_ids};
 use http_plumbing::db::Db;
 use http_plumbing::pagination::Page;
 
@@ -61,28 +59,9 @@ pub async fn fetch_product(db: &Db, id: ProductId) -> Result<Option<ProductRow>,
 /// Answers each id in order, with `None` for an id that names no product; when the statement
 /// fails, every id gets its error.
 pub async fn fetch_products(db: Db, ids: Vec<ProductId>) -> BatchResults<Option<ProductRow>> {
-    let keys: Vec<i64> = ids.iter().map(|id| id.get()).collect();
-    let rows = db
-        .run(async |conn| {
-            sqlx::query_as::<_, ProductRow>(
-                "SELECT id, name, price_cents, stock, created_at FROM products \
-                 WHERE id = ANY($1)",
-            )
-            .bind(&keys)
-            .fetch_all(conn)
-            .await
-        })
-        .await;
-    match rows {
-        Ok(rows) => {
-            let by_id: HashMap<i64, ProductRow> = rows.into_iter().map(|r| (r.id, r)).collect();
-            keys.iter().map(|k| Ok(by_id.get(k).cloned())).collect()
-        }
-        Err(e) => {
-            let e = StoreError::from(e);
-            keys.iter().map(|_| Err(e.clone())).collect()
-        }
-    }
+    let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    let sql = "SELECT id, name, price_cents, stock, created_at FROM products WHERE id = ANY($1)";
+    fetch_by_ids(&db, sql, &ids, |row: &ProductRow| row.id).await
 }
 
 /// `GET /products/{id}` lookups of one worker, batched ([`http_plumbing::batch`]).

@@ -5,12 +5,14 @@
 //! takes, is what makes overselling impossible under any concurrency; the
 //! `CHECK (stock >= 0)` constraint is the backstop.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use http_plumbing::db::Db;
+use http_plumbing::batch::{BatchResults, Batcher};
+use http_plumbing::db::{Db, is_unavailable, is_unique_violation};
 use uuid::Uuid;
 
 use crate::domain::{ProductId, Quantity};
-use http_plumbing::db::is_unique_violation;
 
 use crate::store::StoreError;
 
@@ -96,12 +98,23 @@ pub async fn reserve_stock(
         })
         .await;
     match inserted {
-        Ok(Some(reservation)) => return Ok(Reserved::Created(reservation)),
-        Ok(None) => {}
-        Err(e) if is_unique_violation(&e, "reservations_pkey") => {}
-        Err(e) => return Err(e.into()),
+        Ok(Some(reservation)) => Ok(Reserved::Created(reservation)),
+        Ok(None) => why_not_taken(db, id, product, quantity).await,
+        Err(e) if is_unique_violation(&e, "reservations_pkey") => {
+            why_not_taken(db, id, product, quantity).await
+        }
+        Err(e) => Err(e.into()),
     }
-    // Nothing was taken: say why.
+}
+
+/// Says why a reservation took no stock: the id was already used, or the product has too
+/// little stock, or there is no such product.
+async fn why_not_taken(
+    db: &Db,
+    id: Uuid,
+    product: ProductId,
+    quantity: Quantity,
+) -> Result<Reserved, StoreError> {
     if let Some(existing) = fetch_reservation(db, id).await? {
         let same = existing.product_id == product.get() && existing.quantity == quantity.get();
         return Ok(if same {
@@ -122,6 +135,87 @@ pub async fn reserve_stock(
         Some(available) => Reserved::InsufficientStock { available },
         None => Reserved::ProductNotFound,
     })
+}
+
+/// A reservation to make: the item of a [`ReservationBatcher`].
+#[derive(Debug, Clone, Copy)]
+pub struct ReserveRequest {
+    /// The caller's idempotency key.
+    pub id: Uuid,
+    /// The product to take stock from.
+    pub product: ProductId,
+    /// Units to take.
+    pub quantity: Quantity,
+}
+
+/// A reservation made by `reserve_stock_batch`, with the position of its request (from 1).
+#[derive(sqlx::FromRow)]
+struct TakenRow {
+    item: i64,
+    #[sqlx(flatten)]
+    reservation: ReservationRow,
+}
+
+/// Makes reservations with one statement, one commit: the batch function of
+/// [`ReservationBatcher`]. The SQL function `reserve_stock_batch` (migration 0003) takes
+/// each request as [`reserve_stock`] would; a request that took nothing is then explained
+/// on its own. A lone request runs [`reserve_stock`] itself.
+///
+/// When the database is unavailable every request gets that error. When the statement fails
+/// for another reason (a deadlock with a concurrent retry of the same id, say), nothing of
+/// the batch was committed, and each request is made again on its own.
+pub async fn reserve_stock_batch(db: Db, requests: Vec<ReserveRequest>) -> BatchResults<Reserved> {
+    if let [r] = requests.as_slice() {
+        return vec![reserve_stock(&db, r.id, r.product, r.quantity).await];
+    }
+    let ids: Vec<Uuid> = requests.iter().map(|r| r.id).collect();
+    let products: Vec<i64> = requests.iter().map(|r| r.product.get()).collect();
+    let quantities: Vec<i32> = requests.iter().map(|r| r.quantity.get()).collect();
+    let taken = db
+        .run(async |conn| {
+            sqlx::query_as::<_, TakenRow>(
+                "SELECT * FROM reserve_stock_batch($1, $2, $3) AS t (item, id, product_id, \
+                     quantity, product_name, unit_price_cents, status, created_at, released_at)",
+            )
+            .bind(&ids)
+            .bind(&products)
+            .bind(&quantities)
+            .fetch_all(conn)
+            .await
+        })
+        .await;
+    let mut results = Vec::with_capacity(requests.len());
+    match taken {
+        Ok(rows) => {
+            let mut taken: HashMap<i64, ReservationRow> =
+                rows.into_iter().map(|t| (t.item, t.reservation)).collect();
+            for (item, r) in (1..).zip(&requests) {
+                results.push(match taken.remove(&item) {
+                    Some(row) => Ok(Reserved::Created(row)),
+                    None => why_not_taken(&db, r.id, r.product, r.quantity).await,
+                });
+            }
+        }
+        Err(e) if is_unavailable(&e) => {
+            let e = StoreError::from(e);
+            results.extend(requests.iter().map(|_| Err(e.clone())));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, requests = requests.len(), "batched reservation failed; reserving one by one");
+            for r in &requests {
+                results.push(reserve_stock(&db, r.id, r.product, r.quantity).await);
+            }
+        }
+    }
+    results
+}
+
+/// `PUT /reservations/{id}` requests of one worker, batched ([`http_plumbing::batch`]).
+pub type ReservationBatcher = Batcher<Db, ReserveRequest, Reserved>;
+
+/// The batcher for reservations: at most `max_batches` at a time, up to 64 requests each.
+pub fn reservation_batcher(max_batches: usize) -> ReservationBatcher {
+    Batcher::new(max_batches, 64, reserve_stock_batch)
 }
 
 /// Releases a reservation, returning its stock exactly once however often it is called.

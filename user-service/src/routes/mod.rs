@@ -2,11 +2,18 @@
 
 pub mod users;
 
+use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every route of the service.
+/// Batches of user lookups a worker runs at a time, each on its own connection.
+const READ_BATCHES: usize = 2;
+
+/// Registers every route of the service, and the per-worker batcher of user lookups.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(users::create_user)
-        .service(users::get_user)
-        .service(users::list_users);
+    cfg.app_data(web::Data::new(crate::store::users::user_reads(
+        READ_BATCHES,
+    )))
+    .service(users::create_user)
+    .service(users::get_user)
+    .service(users::list_users);
 }

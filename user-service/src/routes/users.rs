@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{Email, NewUser, UserId, UserName};
 use crate::errors::ApiError;
-use crate::store::users::{self as store, Inserted, UserRow};
+use crate::store::users::{self as store, Inserted, UserReads, UserRow};
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -112,9 +112,14 @@ pub async fn create_user(
     )
 )]
 #[get("/users/{id}")]
-pub async fn get_user(db: web::Data<Db>, id: web::Path<i64>) -> Result<web::Json<User>, ApiError> {
+pub async fn get_user(
+    db: web::Data<Db>,
+    reads: web::Data<UserReads>,
+    id: web::Path<i64>,
+) -> Result<web::Json<User>, ApiError> {
     let id = UserId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
-    let row = store::fetch_user(&db, id)
+    let row = reads
+        .submit(&db, id)
         .await?
         .ok_or(ApiError::UserNotFound(id.get()))?;
     Ok(web::Json(row.into()))

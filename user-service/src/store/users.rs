@@ -1,6 +1,7 @@
 //! The `users` table.
 
 use chrono::{DateTime, Utc};
+use http_plumbing::batch::{BatchResults, Batcher, fetch_by_ids};
 use http_plumbing::db::Db;
 use http_plumbing::db::is_unique_violation;
 use http_plumbing::pagination::Page;
@@ -61,6 +62,21 @@ pub async fn fetch_user(db: &Db, id: UserId) -> Result<Option<UserRow>, StoreErr
             .await
         })
         .await?)
+}
+
+/// Fetches users by id with one statement: the batch function of [`UserReads`].
+pub async fn fetch_users(db: Db, ids: Vec<UserId>) -> BatchResults<Option<UserRow>> {
+    let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    let sql = "SELECT id, name, email, created_at FROM users WHERE id = ANY($1)";
+    fetch_by_ids(&db, sql, &ids, |row: &UserRow| row.id).await
+}
+
+/// `GET /users/{id}` lookups of one worker, batched ([`http_plumbing::batch`]).
+pub type UserReads = Batcher<Db, UserId, Option<UserRow>>;
+
+/// The batcher for user lookups: at most `max_batches` at a time, up to 64 ids each.
+pub fn user_reads(max_batches: usize) -> UserReads {
+    Batcher::new(max_batches, 64, fetch_users)
 }
 
 /// Lists users by ascending id, with the total count.
