@@ -73,11 +73,14 @@ impl<C, I, T> std::fmt::Debug for Batcher<C, I, T> {
     }
 }
 
+/// A submitted item and where its answer goes.
+type Waiting<I, T> = (I, oneshot::Sender<Result<T, StoreError>>);
+
 struct Shared<C, I, T> {
     max_batches: usize,
     max_items: usize,
     running: Cell<usize>,
-    queue: RefCell<VecDeque<(I, oneshot::Sender<Result<T, StoreError>>)>>,
+    queue: RefCell<VecDeque<Waiting<I, T>>>,
     run: Box<BatchFn<C, I, T>>,
 }
 
