@@ -11,6 +11,9 @@
 //! running batches drain as each finishes. Every item is served by a statement sent after the
 //! item was submitted, so a batched read sees every write that was acknowledged before it.
 //!
+//! When a batch finds the database unavailable, the items queued behind it get the same 503 at
+//! once rather than each waiting out the fault again.
+//!
 //! A batcher belongs to one actix worker (it is not `Send`): build one per worker in the
 //! service's `configure` function.
 
@@ -150,7 +153,12 @@ async fn drain<C: Clone, I, T>(slot: RunningSlot<C, I, T>, context: C) {
         if items.is_empty() {
             return;
         }
-        let mut results = (shared.run)(context.clone(), items).await.into_iter();
+        let results = (shared.run)(context.clone(), items).await;
+        let unavailable = results.iter().find_map(|r| match r {
+            Err(e @ StoreError::Unavailable(_)) => Some(e.clone()),
+            _ => None,
+        });
+        let mut results = results.into_iter();
         for answer in answers {
             // The submitter may have gone away (client disconnected): nothing to tell.
             let _ = answer.send(
@@ -158,6 +166,13 @@ async fn drain<C: Clone, I, T>(slot: RunningSlot<C, I, T>, context: C) {
                     .next()
                     .unwrap_or_else(|| Err(StoreError::unanswered())),
             );
+        }
+        if let Some(e) = unavailable {
+            // The database could not be reached. What queued meanwhile would only wait for the
+            // same fault (up to the acquire timeout again): it gets the 503 now.
+            for (_, answer) in shared.queue.borrow_mut().drain(..) {
+                let _ = answer.send(Err(e.clone()));
+            }
         }
     }
 }
@@ -210,6 +225,36 @@ mod tests {
                 *log.borrow(),
                 vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9]]
             );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn when_the_database_is_unavailable_the_queue_behind_the_batch_fails_fast() {
+        local(async {
+            let calls = Rc::new(Cell::new(0));
+            let counted = Rc::clone(&calls);
+            let batcher: Batcher<(), u32, u32> = Batcher::new(1, 2, move |(), items: Vec<u32>| {
+                counted.set(counted.get() + 1);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let e = StoreError::from(sqlx::Error::PoolTimedOut);
+                    items.iter().map(|_| Err(e.clone())).collect()
+                }
+            });
+            let answers =
+                futures_util::future::join_all((0..6).map(|i| batcher.submit(&(), i))).await;
+            assert!(
+                answers
+                    .iter()
+                    .all(|a| matches!(a, Err(StoreError::Unavailable(_)))),
+                "{answers:?}"
+            );
+            // One batch of two ran; the four queued behind it were answered without a batch.
+            assert_eq!(calls.get(), 1);
+            // The next item is tried again.
+            assert!(batcher.submit(&(), 7).await.is_err());
+            assert_eq!(calls.get(), 2);
         })
         .await;
     }
