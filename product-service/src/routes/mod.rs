@@ -6,11 +6,13 @@ pub mod reservations;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Batches of product lookups a worker runs at a time, each on its own connection.
-const READ_BATCHES: usize = 2;
+/// Batches of product lookups a worker runs at a time: one. Requests that arrive while it
+/// runs go together in the next (two at a time measured slower: BENCHMARKS.md).
+const READ_BATCHES: usize = 1;
 
-/// Batches of reservations a worker runs at a time, each on its own connection.
-const RESERVATION_BATCHES: usize = 2;
+/// Batches of reservations a worker runs at a time: one. Requests that arrive while it
+/// runs go together in the next (two at a time measured slower: BENCHMARKS.md).
+const RESERVATION_BATCHES: usize = 1;
 
 /// Registers every route of the service, and the per-worker batchers they use.
 pub fn configure(cfg: &mut ServiceConfig) {

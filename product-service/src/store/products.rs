@@ -67,8 +67,7 @@ pub async fn fetch_products(db: Db, ids: Vec<ProductId>) -> BatchResults<Option<
 /// `GET /products/{id}` lookups of one worker, batched ([`http_plumbing::batch`]).
 pub type ProductReads = Batcher<Db, ProductId, Option<ProductRow>>;
 
-/// The batcher for product lookups: as many batches at a time as a worker has connections
-/// to spare for them, up to 64 ids each.
+/// The batcher for product lookups: at most `max_batches` at a time, up to 64 ids each.
 pub fn product_reads(max_batches: usize) -> ProductReads {
     Batcher::new(max_batches, 64, fetch_products)
 }
