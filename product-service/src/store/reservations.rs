@@ -1,9 +1,10 @@
 //! The `reservations` table, and the stock it takes from and gives back to `products`.
 //!
-//! Reserving and releasing are each one SQL statement, hence one transaction. The
-//! `stock >= quantity` guard in the same `UPDATE` that decrements stock, with the row lock it
-//! takes, is what makes overselling impossible under any concurrency; the
-//! `CHECK (stock >= 0)` constraint is the backstop.
+//! Reserving and releasing are each one SQL statement, hence one transaction; a batch of
+//! reservations is one call of the SQL function `reserve_stock_batch`, which runs the same
+//! guarded `UPDATE` per request inside one transaction. The `stock >= quantity` guard in the
+//! `UPDATE` that decrements stock, with the row lock it takes, is what makes overselling
+//! impossible under any concurrency; the `CHECK (stock >= 0)` constraint is the backstop.
 
 use std::collections::HashMap;
 
