@@ -45,6 +45,11 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
 }
 
+/// How long one statement on a service connection may run before Postgres cancels it and the
+/// service answers 503: a statement stuck behind a lock, or a database too slow to answer,
+/// never holds a request (or the batch it is in) for longer.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
 ///
 /// A connection used within this window is handed out as it is: a connection that broke
@@ -102,9 +107,14 @@ impl deadpool::managed::Manager for Connector {
 impl Db {
     /// A pool of at most `max_connections` that opens connections on first use, on the runtime
     /// of the task that uses them. Waiting for a free connection, opening one and pinging one
-    /// each give up after [`ACQUIRE_TIMEOUT`].
+    /// each give up after [`ACQUIRE_TIMEOUT`]; a statement is cancelled after
+    /// [`STATEMENT_TIMEOUT`].
     pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
         let options: PgConnectOptions = url.parse()?;
+        let options = options.options([(
+            "statement_timeout",
+            format!("{}ms", STATEMENT_TIMEOUT.as_millis()),
+        )]);
         let pool = deadpool::managed::Pool::builder(Connector { options })
             .max_size(max_connections.max(1) as usize)
             .wait_timeout(Some(ACQUIRE_TIMEOUT))
@@ -157,8 +167,9 @@ pub async fn connect_and_migrate(
 
 /// SQLSTATE classes that mean the server cannot serve this service right now: connection
 /// exceptions (08), a missing database (3D), rejected credentials (28), exhausted resources
-/// such as connection slots (53), and operator intervention such as shutdown (57P).
-const UNAVAILABLE_SQLSTATE_CLASSES: [&str; 5] = ["08", "3D", "28", "53", "57P"];
+/// such as connection slots (53), operator intervention such as shutdown (57P), and a
+/// statement cancelled by [`STATEMENT_TIMEOUT`] (57014).
+const UNAVAILABLE_SQLSTATE_CLASSES: [&str; 6] = ["08", "3D", "28", "53", "57P", "57014"];
 
 /// True when the error means the database cannot be reached right now (a 503), as opposed to
 /// a fault in the query itself (a 500).

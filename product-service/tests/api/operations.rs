@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use http_plumbing::db::STATEMENT_TIMEOUT;
 use testkit::checks;
 
 use crate::helpers::{assert_error, spawn_app};
@@ -91,4 +92,38 @@ async fn swagger_ui_is_served() {
 async fn served_openapi_matches_the_committed_file() {
     let app = spawn_app().await;
     checks::served_openapi_matches_the_committed_file(&app, env!("CARGO_MANIFEST_DIR")).await;
+}
+
+#[tokio::test]
+async fn a_reservation_stuck_behind_a_row_lock_gets_a_503_once_the_statement_times_out() {
+    let app = spawn_app().await;
+    // Another transaction holds product 101's row and does not let go.
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT stock FROM products WHERE id = 101 FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(
+        STATEMENT_TIMEOUT + Duration::from_secs(5),
+        app.reserve(uuid::Uuid::new_v4(), 101, 1),
+    )
+    .await
+    .expect("the reservation is still waiting for the lock: no statement timeout");
+    let waited = started.elapsed();
+    assert_eq!(assert_error(response, 503).await, "database_unavailable");
+    assert!(
+        waited >= STATEMENT_TIMEOUT && waited < STATEMENT_TIMEOUT + Duration::from_secs(2),
+        "answered after {waited:?}"
+    );
+    holder.rollback().await.unwrap();
+    assert_eq!(app.stock_of(101).await, 150);
+    assert_eq!(app.count("reservations").await, 0);
+    assert_eq!(
+        app.reserve(uuid::Uuid::new_v4(), 101, 1)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
 }
