@@ -2,14 +2,16 @@
 //!
 //! Under load, most of the cost of a short statement is not the work it does but what
 //! surrounds it: a round trip between two processes, the executor starting up, a commit. A
-//! [`Batcher`] collects the items that handlers on one worker submit while earlier batches are
-//! still running, and hands them to one function that serves them all with one statement (a
-//! `WHERE id = ANY($1)`, a multi-row `INSERT`, a function looping in the database).
+//! [`Batcher`] collects the items that handlers on one worker submit while its batch is
+//! running, and hands up to [`MAX_BATCH_ITEMS`] of them to one function that serves them all
+//! with one statement (a `WHERE id = ANY($1)`, a multi-row `INSERT`, a function looping in the
+//! database).
 //!
-//! No item waits for a timer. When fewer than `max_batches` batches are running, a submitted
-//! item starts a batch at once (alone, at low load); otherwise it joins the queue that the
-//! running batches drain as each finishes. Every item is served by a statement sent after the
-//! item was submitted, so a batched read sees every write that was acknowledged before it.
+//! No item waits for a timer. When no batch is running, a submitted item starts one at once
+//! (alone, at low load); otherwise it joins the queue that the running batch drains when it
+//! finishes. One batch at a time per batcher measured faster than two (bigger batches, fewer
+//! statements: BENCHMARKS.md). Every item is served by a statement sent after the item was
+//! submitted, so a batched read sees every write that was acknowledged before it.
 //!
 //! When a batch finds the database unavailable, the items queued behind it get the same 503 at
 //! once rather than each waiting out the fault again.
@@ -26,6 +28,9 @@ use std::rc::Rc;
 use tokio::sync::oneshot;
 
 use crate::db::{Db, StoreError};
+
+/// The most items one batch serves.
+pub const MAX_BATCH_ITEMS: usize = 64;
 
 /// What a batch function returns: one result per item, in the order of the items.
 pub type BatchResults<T> = Vec<Result<T, StoreError>>;
@@ -68,8 +73,6 @@ pub struct Batcher<C, I, T> {
 impl<C, I, T> std::fmt::Debug for Batcher<C, I, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Batcher")
-            .field("max_batches", &self.shared.max_batches)
-            .field("max_items", &self.shared.max_items)
             .field("running", &self.shared.running.get())
             .field("queued", &self.shared.queue.borrow().len())
             .finish()
@@ -80,9 +83,7 @@ impl<C, I, T> std::fmt::Debug for Batcher<C, I, T> {
 type Waiting<I, T> = (I, oneshot::Sender<Result<T, StoreError>>);
 
 struct Shared<C, I, T> {
-    max_batches: usize,
-    max_items: usize,
-    running: Cell<usize>,
+    running: Cell<bool>,
     queue: RefCell<VecDeque<Waiting<I, T>>>,
     run: Box<BatchFn<C, I, T>>,
 }
@@ -93,22 +94,19 @@ where
     I: 'static,
     T: 'static,
 {
-    /// A batcher that runs at most `max_batches` batches at a time (no more than the worker's
-    /// database connections), each of at most `max_items` items, with `run`.
+    /// A batcher that serves its items with `run`, one batch at a time.
     ///
     /// `run` must answer every item, in order; an item it leaves unanswered gets a
     /// [`StoreError::Query`] (a 500). When one statement fails for the whole batch, `run`
     /// answers every item with a clone of that error.
-    pub fn new<F, Fut>(max_batches: usize, max_items: usize, run: F) -> Self
+    pub fn new<F, Fut>(run: F) -> Self
     where
         F: Fn(C, Vec<I>) -> Fut + 'static,
         Fut: Future<Output = BatchResults<T>> + 'static,
     {
         Self {
             shared: Rc::new(Shared {
-                max_batches: max_batches.max(1),
-                max_items: max_items.max(1),
-                running: Cell::new(0),
+                running: Cell::new(false),
                 queue: RefCell::new(VecDeque::new()),
                 run: Box::new(move |context, items| Box::pin(run(context, items))),
             }),
@@ -121,8 +119,7 @@ where
     pub async fn submit(&self, context: &C, item: I) -> Result<T, StoreError> {
         let (answer, answered) = oneshot::channel();
         self.shared.queue.borrow_mut().push_back((item, answer));
-        if self.shared.running.get() < self.shared.max_batches {
-            self.shared.running.set(self.shared.running.get() + 1);
+        if !self.shared.running.replace(true) {
             let slot = RunningSlot(Rc::clone(&self.shared));
             tokio::task::spawn_local(drain(slot, context.clone()));
         }
@@ -132,12 +129,12 @@ where
     }
 }
 
-/// One running batch loop; frees its place when the loop ends, even by a panic.
+/// The running batch loop; marks the batcher idle when the loop ends, even by a panic.
 struct RunningSlot<C, I, T>(Rc<Shared<C, I, T>>);
 
 impl<C, I, T> Drop for RunningSlot<C, I, T> {
     fn drop(&mut self) {
-        self.0.running.set(self.0.running.get() - 1);
+        self.0.running.set(false);
     }
 }
 
@@ -147,7 +144,7 @@ async fn drain<C: Clone, I, T>(slot: RunningSlot<C, I, T>, context: C) {
     loop {
         let (items, answers): (Vec<I>, Vec<_>) = {
             let mut queue = shared.queue.borrow_mut();
-            let n = queue.len().min(shared.max_items);
+            let n = queue.len().min(MAX_BATCH_ITEMS);
             queue.drain(..n).unzip()
         };
         if items.is_empty() {
@@ -185,7 +182,7 @@ mod tests {
 
     /// Records each batch it is given and answers each item with its double.
     fn doubling(log: Rc<RefCell<Vec<Vec<u32>>>>, delay: Duration) -> Batcher<(), u32, u32> {
-        Batcher::new(1, 4, move |(), items: Vec<u32>| {
+        Batcher::new(move |(), items: Vec<u32>| {
             let log = Rc::clone(&log);
             async move {
                 log.borrow_mut().push(items.clone());
@@ -216,14 +213,18 @@ mod tests {
             let log = Rc::new(RefCell::new(Vec::new()));
             let batcher = doubling(Rc::clone(&log), Duration::from_millis(20));
             let answers =
-                futures_util::future::join_all((1..=9).map(|i| batcher.submit(&(), i))).await;
+                futures_util::future::join_all((1..=150).map(|i| batcher.submit(&(), i))).await;
             let answers: Vec<u32> = answers.into_iter().map(Result::unwrap).collect();
-            assert_eq!(answers, (1..=9).map(|i| i * 2).collect::<Vec<_>>());
-            // Items submitted before the batch task first runs share its first batch; the
-            // rest queue behind it and go four at a time.
+            assert_eq!(answers, (1..=150).map(|i| i * 2).collect::<Vec<_>>());
+            // Items submitted before the batch task first runs share its first batch, up to
+            // the cap; the rest queue behind it and go together, in order, as it finishes.
             assert_eq!(
                 *log.borrow(),
-                vec![vec![1, 2, 3, 4], vec![5, 6, 7, 8], vec![9]]
+                vec![
+                    (1..=64).collect::<Vec<_>>(),
+                    (65..=128).collect(),
+                    (129..=150).collect()
+                ]
             );
         })
         .await;
@@ -234,23 +235,27 @@ mod tests {
         local(async {
             let calls = Rc::new(Cell::new(0));
             let counted = Rc::clone(&calls);
-            let batcher: Batcher<(), u32, u32> = Batcher::new(1, 2, move |(), items: Vec<u32>| {
+            let batcher: Batcher<(), u32, u32> = Batcher::new(move |(), items: Vec<u32>| {
                 counted.set(counted.get() + 1);
                 async move {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                     let e = StoreError::from(sqlx::Error::PoolTimedOut);
                     items.iter().map(|_| Err(e.clone())).collect()
                 }
             });
-            let answers =
-                futures_util::future::join_all((0..6).map(|i| batcher.submit(&(), i))).await;
+            // Item 0 starts a batch; items 1 to 5 arrive while it runs and queue behind it.
+            let (first, queued) = tokio::join!(batcher.submit(&(), 0), async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                futures_util::future::join_all((1..6).map(|i| batcher.submit(&(), i))).await
+            });
+            let answers: Vec<_> = std::iter::once(first).chain(queued).collect();
             assert!(
                 answers
                     .iter()
                     .all(|a| matches!(a, Err(StoreError::Unavailable(_)))),
                 "{answers:?}"
             );
-            // One batch of two ran; the four queued behind it were answered without a batch.
+            // One batch ran; the five queued behind it were answered without one.
             assert_eq!(calls.get(), 1);
             // The next item is tried again.
             assert!(batcher.submit(&(), 7).await.is_err());
@@ -263,12 +268,12 @@ mod tests {
     async fn an_item_the_batch_function_leaves_unanswered_gets_an_error() {
         local(async {
             let batcher: Batcher<(), u32, u32> =
-                Batcher::new(1, 8, |(), _items: Vec<u32>| async { Vec::new() });
+                Batcher::new(|(), _items: Vec<u32>| async { Vec::new() });
             let answer = batcher.submit(&(), 1).await;
             assert!(matches!(answer, Err(StoreError::Query(_))), "{answer:?}");
-            // The running slot was given back: the next item is served too.
+            // The batcher went idle again: the next item is served too.
             assert!(batcher.submit(&(), 2).await.is_err());
-            assert_eq!(batcher.shared.running.get(), 0);
+            assert!(!batcher.shared.running.get());
         })
         .await;
     }

@@ -1,8 +1,8 @@
 //! The `orders` table.
 
-use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use http_plumbing::batch::{BatchResults, Batcher};
 use http_plumbing::db::{Db, is_unavailable};
 use http_plumbing::pagination::Page;
@@ -151,11 +151,6 @@ fn column<'a, T>(orders: &'a [NewOrder], field: impl Fn(&'a NewOrder) -> T) -> V
 
 /// `POST /orders` inserts of one worker, batched ([`http_plumbing::batch`]).
 pub type OrderInserts = Batcher<Db, NewOrder, OrderRow>;
-
-/// The batcher for order inserts: at most `max_batches` at a time, up to 64 orders each.
-pub fn order_inserts(max_batches: usize) -> OrderInserts {
-    Batcher::new(max_batches, 64, insert_orders)
-}
 
 /// Fetches one order by id.
 pub async fn fetch_order(db: &Db, id: Uuid) -> Result<Option<OrderRow>, StoreError> {

@@ -42,16 +42,8 @@ pub async fn insert_product(db: &Db, product: &NewProduct) -> Result<ProductRow,
 
 /// Fetches one product by id.
 pub async fn fetch_product(db: &Db, id: ProductId) -> Result<Option<ProductRow>, StoreError> {
-    Ok(db
-        .run(async |conn| {
-            sqlx::query_as::<_, ProductRow>(
-                "SELECT id, name, price_cents, stock, created_at FROM products WHERE id = $1",
-            )
-            .bind(id.get())
-            .fetch_optional(conn)
-            .await
-        })
-        .await?)
+    let mut found = fetch_products(db.clone(), vec![id]).await;
+    found.pop().unwrap_or_else(|| Err(StoreError::unanswered()))
 }
 
 /// Fetches products by id with one statement: the batch function of [`ProductReads`].
@@ -66,11 +58,6 @@ pub async fn fetch_products(db: Db, ids: Vec<ProductId>) -> BatchResults<Option<
 
 /// `GET /products/{id}` lookups of one worker, batched ([`http_plumbing::batch`]).
 pub type ProductReads = Batcher<Db, ProductId, Option<ProductRow>>;
-
-/// The batcher for product lookups: at most `max_batches` at a time, up to 64 ids each.
-pub fn product_reads(max_batches: usize) -> ProductReads {
-    Batcher::new(max_batches, 64, fetch_products)
-}
 
 /// Lists products by ascending id, with the total count.
 pub async fn list_products(db: &Db, page: Page) -> Result<(Vec<ProductRow>, i64), StoreError> {

@@ -214,11 +214,6 @@ pub async fn reserve_stock_batch(db: Db, requests: Vec<ReserveRequest>) -> Batch
 /// `PUT /reservations/{id}` requests of one worker, batched ([`http_plumbing::batch`]).
 pub type ReservationBatcher = Batcher<Db, ReserveRequest, Reserved>;
 
-/// The batcher for reservations: at most `max_batches` at a time, up to 64 requests each.
-pub fn reservation_batcher(max_batches: usize) -> ReservationBatcher {
-    Batcher::new(max_batches, 64, reserve_stock_batch)
-}
-
 /// Releases a reservation, returning its stock exactly once however often it is called.
 pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreError> {
     // Both updates are one statement: the status flip and the restock commit together, and

@@ -52,16 +52,8 @@ pub async fn insert_user(db: &Db, user: &NewUser) -> Result<Inserted, StoreError
 
 /// Fetches one user by id.
 pub async fn fetch_user(db: &Db, id: UserId) -> Result<Option<UserRow>, StoreError> {
-    Ok(db
-        .run(async |conn| {
-            sqlx::query_as::<_, UserRow>(
-                "SELECT id, name, email, created_at FROM users WHERE id = $1",
-            )
-            .bind(id.get())
-            .fetch_optional(conn)
-            .await
-        })
-        .await?)
+    let mut found = fetch_users(db.clone(), vec![id]).await;
+    found.pop().unwrap_or_else(|| Err(StoreError::unanswered()))
 }
 
 /// Fetches users by id with one statement: the batch function of [`UserReads`].
@@ -73,11 +65,6 @@ pub async fn fetch_users(db: Db, ids: Vec<UserId>) -> BatchResults<Option<UserRo
 
 /// `GET /users/{id}` lookups of one worker, batched ([`http_plumbing::batch`]).
 pub type UserReads = Batcher<Db, UserId, Option<UserRow>>;
-
-/// The batcher for user lookups: at most `max_batches` at a time, up to 64 ids each.
-pub fn user_reads(max_batches: usize) -> UserReads {
-    Batcher::new(max_batches, 64, fetch_users)
-}
 
 /// Lists users by ascending id, with the total count.
 pub async fn list_users(db: &Db, page: Page) -> Result<(Vec<UserRow>, i64), StoreError> {
