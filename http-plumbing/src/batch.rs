@@ -135,6 +135,11 @@ struct RunningSlot<C, I, T>(Rc<Shared<C, I, T>>);
 impl<C, I, T> Drop for RunningSlot<C, I, T> {
     fn drop(&mut self) {
         self.0.running.set(false);
+        // The loop ends normally only with the queue empty. After a panic, dropping what is
+        // still queued answers each waiter with an error instead of leaving it to wait.
+        if let Ok(mut queue) = self.0.queue.try_borrow_mut() {
+            queue.clear();
+        }
     }
 }
 
@@ -260,6 +265,33 @@ mod tests {
             // The next item is tried again.
             assert!(batcher.submit(&(), 7).await.is_err());
             assert_eq!(calls.get(), 2);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn when_a_batch_panics_its_items_and_the_queue_behind_it_get_errors() {
+        local(async {
+            let batcher: Batcher<(), u32, u32> = Batcher::new(|(), _items: Vec<u32>| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                panic!("a bug in the batch function");
+            });
+            let answers = tokio::time::timeout(Duration::from_secs(5), async {
+                let (first, queued) = tokio::join!(batcher.submit(&(), 0), async {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    futures_util::future::join_all((1..4).map(|i| batcher.submit(&(), i))).await
+                });
+                std::iter::once(first).chain(queued).collect::<Vec<_>>()
+            })
+            .await
+            .expect("items queued behind a panicked batch were left waiting");
+            assert!(
+                answers
+                    .iter()
+                    .all(|a| matches!(a, Err(StoreError::Query(_)))),
+                "{answers:?}"
+            );
+            assert!(!batcher.shared.running.get());
         })
         .await;
     }
