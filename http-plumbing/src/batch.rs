@@ -13,11 +13,19 @@
 //! statements: BENCHMARKS.md). Every item is served by a statement sent after the item was
 //! submitted, so a batched read sees every write that was acknowledged before it.
 //!
-//! When a batch finds the database unavailable, the items queued behind it get the same 503 at
-//! once rather than each waiting out the fault again.
+//! What the queue guarantees:
+//! - An item whose requester has gone (the request was dropped: client disconnect, a deadline)
+//!   before its batch starts is never run: no work is done for a request nobody waits for.
+//! - The queue holds at most [`MAX_QUEUED_ITEMS`]; past that, [`StoreError::Overloaded`] (a 503)
+//!   at once, so an overloaded database sheds load instead of growing a queue without bound.
+//! - When a batch finds the database *unreachable* (a connection-level failure), the items
+//!   queued behind it get the same 503 at once rather than each waiting out the fault again.
+//!   Any other failure (one statement timing out, say) fails only the batch it happened in.
+//! - A batch runs inside a span that is a child of the span of the request that started it and
+//!   follows from the spans of every request it serves, so its log lines carry a correlation ID.
 //!
 //! A batcher belongs to one actix worker (it is not `Send`): build one per worker in the
-//! service's `configure` function.
+//! service's `configure` function, inside the service's store.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -26,11 +34,17 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::{Instrument, Span};
 
 use crate::db::{Db, StoreError};
 
 /// The most items one batch serves.
 pub const MAX_BATCH_ITEMS: usize = 64;
+
+/// The most items that may wait in one batcher's queue; one more is refused with
+/// [`StoreError::Overloaded`]. At 64 items a batch, this is 16 batches of work.
+pub const MAX_QUEUED_ITEMS: usize = 1024;
 
 /// What a batch function returns: one result per item, in the order of the items.
 pub type BatchResults<T> = Vec<Result<T, StoreError>>;
@@ -64,6 +78,12 @@ where
     }
 }
 
+/// The deadline of [`Batcher::submit_until`] passed while the item was still queued: it was
+/// withdrawn and will never run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the deadline passed before the statement was sent; nothing was done")]
+pub struct Withdrawn;
+
 /// Serves items of type `I` in batches with a function of a context `C` (a database handle)
 /// and the items, answering each with a `T` or a [`StoreError`].
 pub struct Batcher<C, I, T> {
@@ -79,12 +99,18 @@ impl<C, I, T> std::fmt::Debug for Batcher<C, I, T> {
     }
 }
 
-/// A submitted item and where its answer goes.
-type Waiting<I, T> = (I, oneshot::Sender<Result<T, StoreError>>);
+/// A submitted item, where its answer goes, and the span of the request that submitted it.
+struct Entry<I, T> {
+    item: I,
+    answer: oneshot::Sender<Result<T, StoreError>>,
+    span: Span,
+    /// Set when a batch takes the item: from then on its statement may run.
+    taken: Rc<Cell<bool>>,
+}
 
 struct Shared<C, I, T> {
     running: Cell<bool>,
-    queue: RefCell<VecDeque<Waiting<I, T>>>,
+    queue: RefCell<VecDeque<Entry<I, T>>>,
     run: Box<BatchFn<C, I, T>>,
 }
 
@@ -116,16 +142,72 @@ where
     /// Submits `item` and waits for its answer. Must be called on an actix worker (or inside a
     /// tokio `LocalSet`): batches run as local tasks, so an answer is not lost when the
     /// request that started a batch goes away.
+    ///
+    /// Dropping the returned future before the item's batch starts withdraws the item.
     pub async fn submit(&self, context: &C, item: I) -> Result<T, StoreError> {
+        let (answered, _taken) = self.enqueue(context, item)?;
+        answered
+            .await
+            .unwrap_or_else(|_| Err(StoreError::unanswered()))
+    }
+
+    /// Submits `item` and waits for its answer, withdrawing it if `deadline` passes while it
+    /// is still queued.
+    ///
+    /// Once a batch has taken the item its statement may commit, so from then on the answer
+    /// is awaited whatever the deadline: the caller never reports "not done" for work that
+    /// was done. (Statements are bounded by the database's statement timeout.)
+    pub async fn submit_until(
+        &self,
+        context: &C,
+        item: I,
+        deadline: Instant,
+    ) -> Result<Result<T, StoreError>, Withdrawn> {
+        let (mut answered, taken) = match self.enqueue(context, item) {
+            Ok(queued) => queued,
+            Err(e) => return Ok(Err(e)),
+        };
+        tokio::select! {
+            answer = &mut answered => {
+                return Ok(answer.unwrap_or_else(|_| Err(StoreError::unanswered())));
+            }
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+        if !taken.get() {
+            // Dropping the receiver closes the channel: the drain loop skips closed entries.
+            return Err(Withdrawn);
+        }
+        Ok(answered
+            .await
+            .unwrap_or_else(|_| Err(StoreError::unanswered())))
+    }
+
+    /// Queues `item`, starting a batch if none is running.
+    #[allow(clippy::type_complexity)]
+    fn enqueue(
+        &self,
+        context: &C,
+        item: I,
+    ) -> Result<(oneshot::Receiver<Result<T, StoreError>>, Rc<Cell<bool>>), StoreError> {
         let (answer, answered) = oneshot::channel();
-        self.shared.queue.borrow_mut().push_back((item, answer));
+        let taken = Rc::new(Cell::new(false));
+        {
+            let mut queue = self.shared.queue.borrow_mut();
+            if queue.len() >= MAX_QUEUED_ITEMS {
+                return Err(StoreError::Overloaded);
+            }
+            queue.push_back(Entry {
+                item,
+                answer,
+                span: Span::current(),
+                taken: Rc::clone(&taken),
+            });
+        }
         if !self.shared.running.replace(true) {
             let slot = RunningSlot(Rc::clone(&self.shared));
             tokio::task::spawn_local(drain(slot, context.clone()));
         }
-        answered
-            .await
-            .unwrap_or_else(|_| Err(StoreError::unanswered()))
+        Ok((answered, taken))
     }
 }
 
@@ -143,37 +225,56 @@ impl<C, I, T> Drop for RunningSlot<C, I, T> {
     }
 }
 
+/// Takes the next batch: up to [`MAX_BATCH_ITEMS`] entries whose requester still waits.
+fn take_batch<I, T>(queue: &mut VecDeque<Entry<I, T>>) -> Vec<Entry<I, T>> {
+    let mut batch = Vec::with_capacity(queue.len().min(MAX_BATCH_ITEMS));
+    while batch.len() < MAX_BATCH_ITEMS {
+        let Some(entry) = queue.pop_front() else {
+            break;
+        };
+        if entry.answer.is_closed() {
+            // Nobody waits for this answer any more: do not run its statement.
+            continue;
+        }
+        entry.taken.set(true);
+        batch.push(entry);
+    }
+    batch
+}
+
 /// Serves queued items, a batch at a time, until the queue is empty.
 async fn drain<C: Clone, I, T>(slot: RunningSlot<C, I, T>, context: C) {
     let shared = &slot.0;
     loop {
-        let (items, answers): (Vec<I>, Vec<_>) = {
-            let mut queue = shared.queue.borrow_mut();
-            let n = queue.len().min(MAX_BATCH_ITEMS);
-            queue.drain(..n).unzip()
-        };
-        if items.is_empty() {
+        let batch = take_batch(&mut shared.queue.borrow_mut());
+        let Some(first) = batch.first() else {
             return;
+        };
+        let span = tracing::debug_span!(parent: &first.span, "batch", items = batch.len());
+        for entry in &batch[1..] {
+            span.follows_from(&entry.span);
         }
-        let results = (shared.run)(context.clone(), items).await;
-        let unavailable = results.iter().find_map(|r| match r {
-            Err(e @ StoreError::Unavailable(_)) => Some(e.clone()),
+        let (items, answers): (Vec<I>, Vec<_>) =
+            batch.into_iter().map(|e| (e.item, e.answer)).unzip();
+        let results = (shared.run)(context.clone(), items).instrument(span).await;
+        let unreachable = results.iter().find_map(|r| match r {
+            Err(e) if e.is_connection_failure() => Some(e.clone()),
             _ => None,
         });
         let mut results = results.into_iter();
         for answer in answers {
-            // The submitter may have gone away (client disconnected): nothing to tell.
+            // The submitter may have gone away meanwhile (client disconnected): nothing to tell.
             let _ = answer.send(
                 results
                     .next()
                     .unwrap_or_else(|| Err(StoreError::unanswered())),
             );
         }
-        if let Some(e) = unavailable {
+        if let Some(e) = unreachable {
             // The database could not be reached. What queued meanwhile would only wait for the
             // same fault (up to the acquire timeout again): it gets the 503 now.
-            for (_, answer) in shared.queue.borrow_mut().drain(..) {
-                let _ = answer.send(Err(e.clone()));
+            for entry in shared.queue.borrow_mut().drain(..) {
+                let _ = entry.answer.send(Err(e.clone()));
             }
         }
     }
@@ -185,7 +286,7 @@ mod tests {
 
     use super::*;
 
-    /// Records each batch it is given and answers each item with its double.
+    /// Records each batch it is given and answers each item with its double, after `delay`.
     fn doubling(log: Rc<RefCell<Vec<Vec<u32>>>>, delay: Duration) -> Batcher<(), u32, u32> {
         Batcher::new(move |(), items: Vec<u32>| {
             let log = Rc::clone(&log);
@@ -197,11 +298,27 @@ mod tests {
         })
     }
 
+    /// Runs `f` on a paused clock inside a `LocalSet`, failing instead of hanging.
     async fn local<F: Future>(f: F) -> F::Output {
-        tokio::task::LocalSet::new().run_until(f).await
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::task::LocalSet::new().run_until(f),
+        )
+        .await
+        .expect("the test finished (on the paused clock) instead of hanging")
     }
 
-    #[tokio::test]
+    fn unreachable_error() -> StoreError {
+        StoreError::from(sqlx::Error::PoolTimedOut)
+    }
+
+    fn statement_timeout_error() -> StoreError {
+        StoreError::TimedOut(std::sync::Arc::new(sqlx::Error::Protocol(
+            "canceling statement due to statement timeout".to_owned(),
+        )))
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_lone_item_runs_at_once_in_a_batch_of_its_own() {
         local(async {
             let log = Rc::new(RefCell::new(Vec::new()));
@@ -212,7 +329,7 @@ mod tests {
         .await;
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn items_submitted_while_a_batch_runs_share_the_next_in_order_and_within_the_cap() {
         local(async {
             let log = Rc::new(RefCell::new(Vec::new()));
@@ -235,8 +352,8 @@ mod tests {
         .await;
     }
 
-    #[tokio::test]
-    async fn when_the_database_is_unavailable_the_queue_behind_the_batch_fails_fast() {
+    #[tokio::test(start_paused = true)]
+    async fn when_the_database_is_unreachable_the_queue_behind_the_batch_fails_fast() {
         local(async {
             let calls = Rc::new(Cell::new(0));
             let counted = Rc::clone(&calls);
@@ -244,7 +361,7 @@ mod tests {
                 counted.set(counted.get() + 1);
                 async move {
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    let e = StoreError::from(sqlx::Error::PoolTimedOut);
+                    let e = unreachable_error();
                     items.iter().map(|_| Err(e.clone())).collect()
                 }
             });
@@ -269,22 +386,116 @@ mod tests {
         .await;
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
+    async fn a_statement_timeout_fails_only_its_own_batch_not_the_queue_behind_it() {
+        local(async {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let logged = Rc::clone(&log);
+            let batcher: Batcher<(), u32, u32> = Batcher::new(move |(), items: Vec<u32>| {
+                logged.borrow_mut().push(items.clone());
+                async move {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if items == [0] {
+                        let e = statement_timeout_error();
+                        items.iter().map(|_| Err(e.clone())).collect()
+                    } else {
+                        items.into_iter().map(|i| Ok(i * 2)).collect()
+                    }
+                }
+            });
+            let (first, queued) = tokio::join!(batcher.submit(&(), 0), async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                futures_util::future::join_all((1..6).map(|i| batcher.submit(&(), i))).await
+            });
+            assert!(matches!(first, Err(StoreError::TimedOut(_))), "{first:?}");
+            let queued: Vec<u32> = queued.into_iter().map(Result::unwrap).collect();
+            assert_eq!(queued, vec![2, 4, 6, 8, 10]);
+            assert_eq!(*log.borrow(), vec![vec![0], vec![1, 2, 3, 4, 5]]);
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_item_whose_requester_went_away_before_its_batch_started_is_never_run() {
+        local(async {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let batcher = doubling(Rc::clone(&log), Duration::from_millis(100));
+            let first = batcher.submit(&(), 1);
+            let (answer, ()) = tokio::join!(first, async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                // Item 2 queues behind the running batch, and its requester gives up at once.
+                let abandoned = batcher.submit(&(), 2);
+                let _ = tokio::time::timeout(Duration::from_millis(1), abandoned).await;
+                batcher.submit(&(), 3).await.unwrap();
+            });
+            assert_eq!(answer.unwrap(), 2);
+            assert_eq!(*log.borrow(), vec![vec![1], vec![3]]);
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn submit_until_withdraws_a_queued_item_at_the_deadline_but_waits_for_a_running_one() {
+        local(async {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let batcher = doubling(Rc::clone(&log), Duration::from_millis(100));
+            let start = Instant::now();
+            let running = batcher.submit_until(&(), 1, start + Duration::from_millis(50));
+            let queued = async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                batcher
+                    .submit_until(&(), 2, start + Duration::from_millis(50))
+                    .await
+            };
+            let (running, queued) = tokio::join!(running, queued);
+            // Item 1's statement was running when its deadline passed: its answer counts.
+            assert_eq!(running.unwrap().unwrap(), 2);
+            assert_eq!(start.elapsed(), Duration::from_millis(100));
+            // Item 2 was still queued at its deadline: withdrawn, and never run.
+            assert!(matches!(queued, Err(Withdrawn)), "{queued:?}");
+            assert_eq!(*log.borrow(), vec![vec![1]]);
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_queue_refuses_the_next_item_at_once() {
+        local(async {
+            let batcher = doubling(Rc::new(RefCell::new(Vec::new())), Duration::from_secs(1));
+            let (first, (queued, refused)) = tokio::join!(batcher.submit(&(), 0), async {
+                // Item 0's batch is running; the next MAX_QUEUED_ITEMS fill the queue behind it.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let queued = futures_util::future::join_all(
+                    (1..=MAX_QUEUED_ITEMS as u32).map(|i| batcher.submit(&(), i)),
+                );
+                let refused = async {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    batcher.submit(&(), 9999).await
+                };
+                tokio::join!(queued, refused)
+            });
+            assert!(
+                matches!(refused, Err(StoreError::Overloaded)),
+                "{refused:?}"
+            );
+            assert!(first.is_ok());
+            assert!(queued.iter().all(Result::is_ok));
+        })
+        .await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn when_a_batch_panics_its_items_and_the_queue_behind_it_get_errors() {
         local(async {
             let batcher: Batcher<(), u32, u32> = Batcher::new(|(), _items: Vec<u32>| async {
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 panic!("a bug in the batch function");
             });
-            let answers = tokio::time::timeout(Duration::from_secs(5), async {
-                let (first, queued) = tokio::join!(batcher.submit(&(), 0), async {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    futures_util::future::join_all((1..4).map(|i| batcher.submit(&(), i))).await
-                });
-                std::iter::once(first).chain(queued).collect::<Vec<_>>()
-            })
-            .await
-            .expect("items queued behind a panicked batch were left waiting");
+            let (first, queued) = tokio::join!(batcher.submit(&(), 0), async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                futures_util::future::join_all((1..4).map(|i| batcher.submit(&(), i))).await
+            });
+            let answers: Vec<_> = std::iter::once(first).chain(queued).collect();
             assert!(
                 answers
                     .iter()
@@ -296,7 +507,7 @@ mod tests {
         .await;
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_item_the_batch_function_leaves_unanswered_gets_an_error() {
         local(async {
             let batcher: Batcher<(), u32, u32> =

@@ -190,15 +190,24 @@ pub fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
         if db.is_unique_violation() && db.constraint() == Some(constraint))
 }
 
+/// SQLSTATE of a statement cancelled by `statement_timeout` ([`STATEMENT_TIMEOUT`]).
+const STATEMENT_TIMEOUT_SQLSTATE: &str = "57014";
+
 /// A database failure, classified once so that every service maps it the same way.
 ///
 /// Cloning shares the cause: a statement that served a whole batch of requests
 /// ([`crate::batch`]) fails each of them with the same error.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The database cannot be reached right now: the service answers 503.
+    /// The database cannot be reached right now (a connection-level failure): 503.
     #[error("the database is unavailable")]
     Unavailable(#[source] Arc<sqlx::Error>),
+    /// The statement was cancelled after [`STATEMENT_TIMEOUT`]; the connection is fine: 503.
+    #[error("a database statement timed out")]
+    TimedOut(#[source] Arc<sqlx::Error>),
+    /// Too many requests are already queued for the database ([`crate::batch`]): 503.
+    #[error("the database is overloaded")]
+    Overloaded,
     /// The query itself failed: a bug, the service answers 500.
     #[error("a database query failed")]
     Query(#[source] Arc<sqlx::Error>),
@@ -206,7 +215,11 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_unavailable(&e) {
+        let timed_out = matches!(&e, sqlx::Error::Database(db)
+            if db.code().as_deref() == Some(STATEMENT_TIMEOUT_SQLSTATE));
+        if timed_out {
+            Self::TimedOut(Arc::new(e))
+        } else if is_unavailable(&e) {
             Self::Unavailable(Arc::new(e))
         } else {
             Self::Query(Arc::new(e))
@@ -222,14 +235,23 @@ impl StoreError {
         )))
     }
 
+    /// True when the database itself could not be reached, so that anything else sent to it
+    /// now would fail the same way (as opposed to one statement failing or timing out).
+    pub fn is_connection_failure(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
     /// The response for this failure: a 503 or a 500 envelope. Logs the cause chain once.
     pub fn to_response(&self) -> actix_web::HttpResponse {
-        let cause = match self {
-            Self::Unavailable(e) | Self::Query(e) => e,
-        };
-        tracing::error!(error = %self, cause = %cause, "store failure");
         match self {
-            Self::Unavailable(_) => crate::error::database_unavailable(),
+            Self::Unavailable(cause) | Self::TimedOut(cause) | Self::Query(cause) => {
+                tracing::error!(error = %self, cause = %cause, "store failure");
+            }
+            Self::Overloaded => tracing::warn!(error = %self, "store failure"),
+        }
+        match self {
+            Self::Unavailable(_) | Self::TimedOut(_) => crate::error::database_unavailable(),
+            Self::Overloaded => crate::error::overloaded(),
             Self::Query(_) => crate::error::internal_error(),
         }
     }
@@ -237,7 +259,9 @@ impl StoreError {
     /// The status [`StoreError::to_response`] answers with.
     pub fn status(&self) -> actix_web::http::StatusCode {
         match self {
-            Self::Unavailable(_) => actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::TimedOut(_) | Self::Overloaded => {
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Query(_) => actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -34,11 +34,30 @@ pub async fn route_not_found(req: actix_web::HttpRequest) -> HttpResponse {
 
 /// The 503 every service answers when its own database cannot be reached.
 pub fn database_unavailable() -> HttpResponse {
-    error_response(
+    let mut response = error_response(
         StatusCode::SERVICE_UNAVAILABLE,
         "database_unavailable",
         "the service's database is unavailable; try again shortly",
-    )
+    );
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from_static("1"),
+    );
+    response
+}
+
+/// The 503 every service answers when more requests wait for its database than it queues.
+pub fn overloaded() -> HttpResponse {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "the service has more requests waiting than it accepts; try again shortly",
+    );
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// The 500 for a fault that is this service's own bug; the cause is logged, never sent.

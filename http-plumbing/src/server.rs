@@ -1,9 +1,12 @@
 //! The HTTP server every service runs: middleware, extractor settings, health, OpenAPI, Swagger UI.
 
+use std::future::Future;
 use std::net::TcpListener;
+use std::pin::Pin;
+use std::time::Duration;
 
 use crate::db::{DatabaseSettings, Db};
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use telemetry::{RootSpan, correlation_middleware};
@@ -20,8 +23,25 @@ use crate::health::{ServiceName, health, ready};
 /// Where the generated OpenAPI document is served.
 pub const OPENAPI_PATH: &str = "/api-docs/openapi.json";
 
-/// Seconds in-flight requests get to finish after SIGTERM/SIGINT before workers stop.
-const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+/// How long in-flight requests get to finish after SIGTERM before workers stop, unless a
+/// service sets its own ([`ServerOptions::shutdown_grace`]).
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How the shared server runs, beyond the service's own routes.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerOptions {
+    /// After SIGTERM the server stops accepting connections at once and gives in-flight
+    /// requests this long to finish; what is still running then is dropped.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+        }
+    }
+}
 
 /// What a service contributes to the shared server.
 #[allow(missing_debug_implementations)] // utoipa's OpenApi is not Debug.
@@ -31,7 +51,8 @@ pub struct ServiceApi<F> {
     pub name: &'static str,
     /// The service's base document (info, tags); paths and schemas are collected from routes.
     pub openapi: OpenApi,
-    /// Registers the service's own routes and app data. Use `.service(..)` so that
+    /// Registers the service's own routes and app data, given the worker's database handle
+    /// (for the service's store and its batchers). Use `.service(..)` so that
     /// utoipa-actix-web collects each handler's path into the document.
     pub configure: F,
 }
@@ -39,14 +60,18 @@ pub struct ServiceApi<F> {
 /// Builds the service's full OpenAPI document exactly as the server serves it.
 pub fn openapi_document<F>(api: &ServiceApi<F>) -> OpenApi
 where
-    F: Fn(&mut ServiceConfig) + Clone,
+    F: Fn(&mut ServiceConfig, &Db) + Clone,
 {
+    // The routes only need a handle to build their stores; a lazy pool never connects.
+    let db = Db::connect_lazy("postgres://localhost/openapi-document", 1)
+        .expect("a constant, valid database URL");
+    let configure = api.configure.clone();
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(api.openapi.clone())
         .service(health)
         .service(ready)
-        .configure(api.configure.clone())
+        .configure(|cfg| configure(cfg, &db))
         .split_for_parts();
     doc
 }
@@ -55,7 +80,8 @@ where
 ///
 /// Every request gets a correlation ID and a root span; JSON, path and query rejections use
 /// the error envelope; unknown routes get a 404 envelope; the spec is at [`OPENAPI_PATH`] and
-/// Swagger UI at `/swagger-ui/`. Graceful shutdown on SIGTERM/SIGINT is actix's.
+/// Swagger UI at `/swagger-ui/`. Graceful shutdown on SIGTERM is actix's, with
+/// [`DEFAULT_SHUTDOWN_GRACE`]; [`serve_with`] sets another.
 ///
 /// Each worker thread gets its own connection pool (a share of `database.max_connections`),
 /// and `api.configure` runs once per worker, so anything it builds (HTTP clients) is per
@@ -68,7 +94,20 @@ pub fn serve<F>(
     api: ServiceApi<F>,
 ) -> std::io::Result<Application>
 where
-    F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
+    F: Fn(&mut ServiceConfig, &Db) + Clone + Send + 'static,
+{
+    serve_with(listener, database, api, ServerOptions::default())
+}
+
+/// [`serve`] with explicit [`ServerOptions`].
+pub fn serve_with<F>(
+    listener: TcpListener,
+    database: DatabaseSettings,
+    api: ServiceApi<F>,
+    options: ServerOptions,
+) -> std::io::Result<Application>
+where
+    F: Fn(&mut ServiceConfig, &Db) + Clone + Send + 'static,
 {
     let port = listener.local_addr()?.port();
     let doc = openapi_document(&api);
@@ -78,16 +117,17 @@ where
     let server = HttpServer::new(move || {
         let db = Db::connect_lazy(&database.url, per_worker)
             .expect("the database URL was already used to connect at start-up");
+        let configure = api.configure.clone();
         let (app, _) = App::new()
             .into_utoipa_app()
             .app_data(json_config())
             .app_data(path_config())
             .app_data(query_config())
             .app_data(web::Data::new(ServiceName(name)))
-            .app_data(web::Data::new(db))
+            .app_data(web::Data::new(db.clone()))
             .service(health)
             .service(ready)
-            .configure(api.configure.clone())
+            .configure(|cfg| configure(cfg, &db))
             .split_for_parts();
         app.service(SwaggerUi::new("/swagger-ui/{_:.*}").url(OPENAPI_PATH, doc.clone()))
             .default_service(web::to(route_not_found))
@@ -97,16 +137,24 @@ where
     })
     .workers(workers)
     .listen(listener)?
-    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .shutdown_timeout(options.shutdown_grace.as_secs().max(1))
     .run();
-    Ok(Application { port, server })
+    Ok(Application {
+        port,
+        server,
+        background: Vec::new(),
+    })
 }
+
+/// A background task run beside the server (a recovery worker, a relay).
+pub type BackgroundTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A bound service whose server has not been awaited yet.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug.
 pub struct Application {
     port: u16,
     server: Server,
+    background: Vec<BackgroundTask>,
 }
 
 impl Application {
@@ -115,8 +163,26 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains in-flight requests.
+    /// Adds a task that runs beside the server from [`Application::run_until_stopped`] on,
+    /// and is stopped when the server has stopped. It must be safe to stop at any await point.
+    pub fn with_background(mut self, task: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.background.push(Box::pin(task));
+        self
+    }
+
+    /// A handle that stops the server (gracefully or not), as SIGTERM would.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM (graceful: in-flight requests finish within the grace period) or
+    /// SIGINT/SIGQUIT (immediate), then stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let tasks: Vec<_> = self.background.into_iter().map(tokio::spawn).collect();
+        let served = self.server.await;
+        for task in &tasks {
+            task.abort();
+        }
+        served
     }
 }

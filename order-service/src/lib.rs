@@ -1,14 +1,18 @@
 //! order-service: places orders against user-service and product-service, on port 5003.
 //!
-//! An order is placed by a small saga ([`placing`]): verify the user and the product, reserve
-//! the stock, store the order; if storing fails the reservation is released. See `README.md`
-//! in this folder for the API, its settings and the error codes.
+//! An order is placed by a durable saga ([`saga`]): recorded as pending, the user verified,
+//! the stock reserved, the order confirmed — within one deadline, every step idempotent. A
+//! saga its request left unfinished is driven to its end by the recovery worker
+//! ([`workers::recovery`]). Every call to another service goes through a bulkhead, retries and
+//! a circuit breaker ([`clients::resilience`]). See `README.md` in this folder for the API,
+//! its settings and the error codes.
 
 pub mod clients;
 pub mod configuration;
 pub mod domain;
 pub mod errors;
-pub mod placing;
 pub mod routes;
+pub mod saga;
 pub mod startup;
 pub mod store;
+pub mod workers;

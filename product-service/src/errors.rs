@@ -36,6 +36,10 @@ pub enum ApiError {
         "reservation {0} already exists for a different product or quantity; use a new reservation id"
     )]
     ReservationConflict(Uuid),
+    /// The reservation id was released (before or after it held stock): it can never hold
+    /// stock again (409).
+    #[error("reservation {0} was released and can hold no stock again; use a new reservation id")]
+    ReservationReleased(Uuid),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -47,7 +51,9 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ProductNotFound(_) | Self::ReservationNotFound(_) => StatusCode::NOT_FOUND,
-            Self::InsufficientStock { .. } | Self::ReservationConflict(_) => StatusCode::CONFLICT,
+            Self::InsufficientStock { .. }
+            | Self::ReservationConflict(_)
+            | Self::ReservationReleased(_) => StatusCode::CONFLICT,
             Self::Store(e) => e.status(),
         }
     }
@@ -60,6 +66,7 @@ impl ResponseError for ApiError {
             Self::ReservationNotFound(_) => "reservation_not_found",
             Self::InsufficientStock { .. } => "insufficient_stock",
             Self::ReservationConflict(_) => "reservation_conflict",
+            Self::ReservationReleased(_) => "reservation_released",
             Self::Store(e) => return e.to_response(),
         };
         error_response(self.status_code(), code, self.to_string())

@@ -24,7 +24,7 @@ use crate::routes;
 pub struct ApiDoc;
 
 /// What this service contributes to the shared server.
-pub fn api() -> ServiceApi<fn(&mut ServiceConfig)> {
+pub fn api() -> ServiceApi<fn(&mut ServiceConfig, &http_plumbing::db::Db)> {
     ServiceApi {
         name: "user-service",
         openapi: ApiDoc::openapi(),

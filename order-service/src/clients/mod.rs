@@ -1,42 +1,57 @@
 //! The only code that makes HTTP calls: one client per remote service, each with its own
 //! minimal view of that service's responses (extra fields are ignored, per Postel's law).
+//!
+//! Every call goes through [`resilience`]: a bulkhead, retries inside the caller's deadline, a
+//! per-attempt timeout and a circuit breaker per remote service.
 
 pub mod products;
+pub mod resilience;
 pub mod users;
 
 use std::time::Duration;
 
-use reqwest::{RequestBuilder, Response};
+use http::Extensions;
+use reqwest::Response;
 use serde::de::DeserializeOwned;
 use telemetry::{CORRELATION_ID_HEADER, CorrelationId};
+use tokio::time::Instant;
 
 pub use products::{ProductClient, ProductClientError};
+pub use resilience::{Downstream, ResilienceSettings};
 pub use users::{UserClient, UserClientError};
 
-/// Builds the HTTP client shared by the service clients.
+use resilience::{Attempts, Deadline, NotSent};
+
+/// Builds the plain HTTP client under a service client (one per worker thread).
 ///
-/// `timeout` bounds each whole call (connect, send, wait, read); connecting alone gets at most
-/// a second of it, so a dependency that is down is reported at once, not after the timeout.
-pub fn http_client(timeout: Duration) -> reqwest::Client {
+/// Each attempt's timeout is set per request ([`resilience`]); connecting alone gets at most a
+/// second of it, so a dependency that is down is reported at once, not after the timeout.
+pub fn http_client(attempt_timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(1)))
+        .timeout(attempt_timeout)
+        .connect_timeout(attempt_timeout.min(Duration::from_secs(1)))
         .pool_idle_timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(128)
         .build()
         .expect("a plain-HTTP reqwest client always builds")
 }
 
+/// How long a client should wait before trying again after a 503 that names no better time.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// A failed call to another service that no client-specific outcome explains.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// No connection could be made: the request was never sent.
+    /// Nothing was sent, or nothing that could have been acted on: the connection was refused,
+    /// the breaker is open, too many calls are in flight, or no time was left.
     #[error("{service} is unreachable: {reason}")]
     Unreachable {
         /// The remote service's name.
         service: &'static str,
         /// What happened, for logs.
         reason: String,
+        /// When trying again makes sense.
+        retry_after: Duration,
     },
     /// The service was too slow or answered 5xx: it may or may not have acted.
     #[error("{service} is unavailable: {reason}")]
@@ -57,44 +72,93 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// True when the remote service may have acted on the request before failing
-    /// (it was sent), so that a compensating call is needed to be safe.
-    pub fn is_ambiguous(&self) -> bool {
+    /// True when the remote service may have acted on the request before the call failed, so
+    /// that a compensating call is needed to be safe.
+    pub fn maybe_acted(&self) -> bool {
         !matches!(self, Self::Unreachable { .. })
+    }
+
+    /// When a client of order-service should try again.
+    pub fn retry_after(&self) -> Duration {
+        match self {
+            Self::Unreachable { retry_after, .. } => *retry_after,
+            Self::Unavailable { .. } | Self::Unexpected { .. } => DEFAULT_RETRY_AFTER,
+        }
     }
 }
 
-/// Sends `request` with the correlation ID; a transport failure or 5xx is `Unavailable`,
-/// any other response is returned for the caller to interpret.
+/// Sends `request` to `downstream` with the correlation ID, by `deadline`; a transport failure,
+/// a refusal or a 5xx is a [`CallError`], any other response is returned for the caller to
+/// interpret.
 async fn send(
-    service: &'static str,
-    request: RequestBuilder,
+    downstream: &Downstream,
+    request: reqwest_middleware::RequestBuilder,
     correlation_id: &CorrelationId,
+    deadline: Instant,
 ) -> Result<Response, CallError> {
-    let response = request
+    let service = downstream.name;
+    let not_sent = |reason: NotSent| CallError::Unreachable {
+        service,
+        reason: reason.to_string(),
+        retry_after: match reason {
+            NotSent::BreakerOpen => downstream.retry_after(),
+            NotSent::BulkheadFull | NotSent::DeadlineExceeded => DEFAULT_RETRY_AFTER,
+        },
+    };
+    let _permit = downstream.enter().map_err(not_sent)?;
+    let (client, request) = request
         .header(CORRELATION_ID_HEADER, correlation_id.as_str())
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_connect() {
-                CallError::Unreachable {
-                    service,
-                    reason: e.to_string(),
-                }
+        .build_split();
+    let request = request.map_err(|e| CallError::Unexpected {
+        service,
+        reason: format!("the request could not be built: {e}"),
+    })?;
+    let mut extensions = Extensions::new();
+    extensions.insert(Deadline(deadline));
+    // Every attempt is bounded by the deadline already; this only guards against a layer that
+    // does not stop in time.
+    let outcome = tokio::time::timeout_at(
+        deadline + Duration::from_millis(50),
+        client.execute_with_extensions(request, &mut extensions),
+    )
+    .await;
+    let maybe_acted = extensions
+        .get::<Attempts>()
+        .is_some_and(Attempts::maybe_acted);
+    let error = match outcome {
+        Ok(Ok(response)) if response.status().is_server_error() => {
+            return Err(CallError::Unavailable {
+                service,
+                reason: format!("answered {}", response.status()),
+            });
+        }
+        Ok(Ok(response)) => return Ok(response),
+        Ok(Err(e)) => e,
+        Err(_) => {
+            let reason = "the deadline passed".to_owned();
+            return Err(if maybe_acted {
+                CallError::Unavailable { service, reason }
             } else {
-                CallError::Unavailable {
-                    service,
-                    reason: describe(&e),
-                }
-            }
-        })?;
-    if response.status().is_server_error() {
-        return Err(CallError::Unavailable {
+                not_sent(NotSent::DeadlineExceeded)
+            });
+        }
+    };
+    if !maybe_acted {
+        if let Some(reason) = resilience::not_sent_reason(&error) {
+            return Err(not_sent(reason));
+        }
+        return Err(CallError::Unreachable {
             service,
-            reason: format!("answered {}", response.status()),
+            reason: error.to_string(),
+            retry_after: DEFAULT_RETRY_AFTER,
         });
     }
-    Ok(response)
+    let reason = match resilience::transport_error(&error) {
+        Some(e) if e.is_timeout() => "timed out".to_owned(),
+        Some(e) => format!("request failed: {e}"),
+        None => error.to_string(),
+    };
+    Err(CallError::Unavailable { service, reason })
 }
 
 /// Reads a JSON body; a body of the wrong shape is `Unexpected`.
@@ -113,13 +177,5 @@ fn unexpected(service: &'static str, response: &Response) -> CallError {
     CallError::Unexpected {
         service,
         reason: format!("status {}", response.status()),
-    }
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        format!("request failed: {e}")
     }
 }

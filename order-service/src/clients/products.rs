@@ -1,13 +1,16 @@
 //! Client for product-service: reserve stock, release a reservation.
 
 use reqwest::StatusCode;
+use reqwest_middleware::ClientWithMiddleware;
 use serde::{Deserialize, Serialize};
 use telemetry::CorrelationId;
+use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{CallError, read_json, send, unexpected};
+use super::{CallError, Downstream, read_json, send, unexpected};
 
-const SERVICE: &str = "product-service";
+/// The remote service's name.
+pub const SERVICE: &str = "product-service";
 
 /// The part of a reservation that order-service uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -48,6 +51,10 @@ pub enum ProductClientError {
     /// The reservation id is taken by other terms.
     #[error("reservation {0} exists with other terms")]
     ReservationConflict(Uuid),
+    /// The reservation id was released (before or after it held stock): it holds nothing and
+    /// never will.
+    #[error("reservation {0} was released")]
+    ReservationReleased(Uuid),
     /// No reservation has this id.
     #[error("reservation {0} does not exist")]
     ReservationNotFound(Uuid),
@@ -56,30 +63,34 @@ pub enum ProductClientError {
     Call(#[from] CallError),
 }
 
-/// Calls product-service at a base URL.
+/// Calls product-service at a base URL, through its [`Downstream`]'s breaker and bulkhead.
 #[derive(Debug, Clone)]
 pub struct ProductClient {
     base_url: String,
-    http: reqwest::Client,
+    http: ClientWithMiddleware,
+    downstream: Downstream,
 }
 
 impl ProductClient {
     /// A client for the product-service at `base_url` (no trailing slash needed).
-    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
+    pub fn new(base_url: &str, downstream: Downstream, http: reqwest::Client) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            http,
+            http: downstream.client(http),
+            downstream,
         }
     }
 
-    /// `PUT /reservations/{id}`: reserves stock; safe to repeat with the same id. The answer
-    /// carries the product's name and unit price as they were when the stock was taken.
+    /// `PUT /reservations/{id}`: reserves stock; safe to repeat with the same id, so retried
+    /// on transient failures until `deadline`. The answer carries the product's name and unit
+    /// price as they were when the stock was taken.
     pub async fn reserve(
         &self,
         reservation_id: Uuid,
         product_id: i64,
         quantity: i32,
         correlation_id: &CorrelationId,
+        deadline: Instant,
     ) -> Result<Reservation, ProductClientError> {
         let request = self
             .http
@@ -88,33 +99,41 @@ impl ProductClient {
                 product_id,
                 quantity,
             });
-        let response = send(SERVICE, request, correlation_id).await?;
+        let response = send(&self.downstream, request, correlation_id, deadline).await?;
         match response.status() {
             StatusCode::CREATED | StatusCode::OK => Ok(read_json(SERVICE, response).await?),
             StatusCode::NOT_FOUND => Err(ProductClientError::ProductNotFound(product_id)),
             StatusCode::CONFLICT => {
                 let body: ErrorBody = read_json(SERVICE, response).await?;
-                if body.code == "insufficient_stock" {
-                    Err(ProductClientError::InsufficientStock(body.message))
-                } else {
-                    Err(ProductClientError::ReservationConflict(reservation_id))
+                match body.code.as_str() {
+                    "insufficient_stock" => {
+                        Err(ProductClientError::InsufficientStock(body.message))
+                    }
+                    "reservation_released" => {
+                        Err(ProductClientError::ReservationReleased(reservation_id))
+                    }
+                    _ => Err(ProductClientError::ReservationConflict(reservation_id)),
                 }
             }
             _ => Err(unexpected(SERVICE, &response).into()),
         }
     }
 
-    /// `POST /reservations/{id}/release`: gives the stock back; safe to repeat.
+    /// `POST /reservations/{id}/release`: gives the stock back; safe to repeat, so retried on
+    /// transient failures until `deadline`. Releasing an id that holds nothing answers
+    /// [`ProductClientError::ReservationNotFound`] and makes the id void, so a reservation
+    /// under it arriving later takes nothing.
     pub async fn release(
         &self,
         reservation_id: Uuid,
         correlation_id: &CorrelationId,
+        deadline: Instant,
     ) -> Result<Reservation, ProductClientError> {
         let request = self.http.post(format!(
             "{}/reservations/{reservation_id}/release",
             self.base_url
         ));
-        let response = send(SERVICE, request, correlation_id).await?;
+        let response = send(&self.downstream, request, correlation_id, deadline).await?;
         match response.status() {
             StatusCode::OK => Ok(read_json(SERVICE, response).await?),
             StatusCode::NOT_FOUND => Err(ProductClientError::ReservationNotFound(reservation_id)),

@@ -1,12 +1,15 @@
 //! Client for user-service: fetch a user.
 
 use reqwest::StatusCode;
+use reqwest_middleware::ClientWithMiddleware;
 use serde::Deserialize;
 use telemetry::CorrelationId;
+use tokio::time::Instant;
 
-use super::{CallError, read_json, send, unexpected};
+use super::{CallError, Downstream, read_json, send, unexpected};
 
-const SERVICE: &str = "user-service";
+/// The remote service's name.
+pub const SERVICE: &str = "user-service";
 
 /// The part of user-service's user that order-service uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -30,30 +33,33 @@ pub enum UserClientError {
     Call(#[from] CallError),
 }
 
-/// Calls user-service at a base URL.
+/// Calls user-service at a base URL, through its [`Downstream`]'s breaker and bulkhead.
 #[derive(Debug, Clone)]
 pub struct UserClient {
     base_url: String,
-    http: reqwest::Client,
+    http: ClientWithMiddleware,
+    downstream: Downstream,
 }
 
 impl UserClient {
     /// A client for the user-service at `base_url` (no trailing slash needed).
-    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
+    pub fn new(base_url: &str, downstream: Downstream, http: reqwest::Client) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            http,
+            http: downstream.client(http),
+            downstream,
         }
     }
 
-    /// `GET /users/{id}`.
+    /// `GET /users/{id}`, retried on transient failures until `deadline`.
     pub async fn fetch_user(
         &self,
         id: i64,
         correlation_id: &CorrelationId,
+        deadline: Instant,
     ) -> Result<User, UserClientError> {
         let request = self.http.get(format!("{}/users/{id}", self.base_url));
-        let response = send(SERVICE, request, correlation_id).await?;
+        let response = send(&self.downstream, request, correlation_id, deadline).await?;
         match response.status() {
             StatusCode::OK => Ok(read_json(SERVICE, response).await?),
             StatusCode::NOT_FOUND => Err(UserClientError::NotFound(id)),

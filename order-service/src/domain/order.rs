@@ -45,7 +45,7 @@ impl Quantity {
 }
 
 /// A valid request to place an order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderRequest {
     /// Who orders.
     pub user_id: ResourceId,
@@ -55,11 +55,31 @@ pub struct OrderRequest {
     pub quantity: Quantity,
 }
 
-/// Where an order stands.
+impl OrderRequest {
+    /// The request in one canonical line, whatever the JSON looked like: what an idempotency
+    /// key is bound to (`user_id=1&product_id=101&quantity=1`).
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "user_id={}&product_id={}&quantity={}",
+            self.user_id.get(),
+            self.product_id.get(),
+            self.quantity.get()
+        )
+    }
+}
+
+/// Where an order stands in its saga (ARCHITECTURE.md draws the machine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
-    /// Stock reserved and order stored.
+    /// Recorded before any stock is taken; the saga is running (or was cut short and awaits
+    /// the recovery worker).
+    Pending,
+    /// Stock reserved and the order placed.
     Confirmed,
+    /// Not placed, with a [`RejectionReason`]; any stock the saga may have taken is released.
+    Rejected,
+    /// A cancel was accepted; the release of its stock is still to be confirmed.
+    Cancelling,
     /// Cancelled; its stock was released.
     Cancelled,
 }
@@ -68,9 +88,99 @@ impl OrderStatus {
     /// The stored text.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Confirmed => "confirmed",
+            Self::Rejected => "rejected",
+            Self::Cancelling => "cancelling",
             Self::Cancelled => "cancelled",
         }
+    }
+
+    /// True for the states of a placed order, which the API shows.
+    pub fn is_placed(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Cancelling | Self::Cancelled)
+    }
+}
+
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+
+    /// Parses the stored text; anything else is an error, never a default.
+    fn try_from(raw: String) -> Result<Self, String> {
+        Ok(match raw.as_str() {
+            "pending" => Self::Pending,
+            "confirmed" => Self::Confirmed,
+            "rejected" => Self::Rejected,
+            "cancelling" => Self::Cancelling,
+            "cancelled" => Self::Cancelled,
+            other => return Err(format!("unknown order status {other:?}")),
+        })
+    }
+}
+
+/// Why an order was not placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionReason {
+    /// user-service has no such user.
+    UnknownUser,
+    /// product-service has no such product.
+    UnknownProduct,
+    /// Not enough stock.
+    InsufficientStock,
+    /// user-service failed, was too slow, or its breaker was open.
+    UserServiceUnavailable,
+    /// product-service failed, was too slow, or its breaker was open.
+    ProductServiceUnavailable,
+    /// This service's database failed while the order was being placed.
+    DatabaseUnavailable,
+    /// The request's deadline passed before the order could be confirmed.
+    DeadlineExceeded,
+    /// A fault of this service's own.
+    Internal,
+}
+
+impl RejectionReason {
+    /// The stored text, which is also the error code the client was answered with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::UnknownProduct => "unknown_product",
+            Self::InsufficientStock => "insufficient_stock",
+            Self::UserServiceUnavailable => "user_service_unavailable",
+            Self::ProductServiceUnavailable => "product_service_unavailable",
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::DeadlineExceeded => "deadline_exceeded",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    /// True when the client's request itself was refused (a 4xx): the same request would be
+    /// refused again, so an idempotency key keeps that answer. The other reasons are faults
+    /// (5xx) that a retry may get past.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Self::UnknownUser | Self::UnknownProduct | Self::InsufficientStock
+        )
+    }
+}
+
+impl TryFrom<String> for RejectionReason {
+    type Error = String;
+
+    /// Parses the stored text; anything else is an error, never a default.
+    fn try_from(raw: String) -> Result<Self, String> {
+        Ok(match raw.as_str() {
+            "unknown_user" => Self::UnknownUser,
+            "unknown_product" => Self::UnknownProduct,
+            "insufficient_stock" => Self::InsufficientStock,
+            "user_service_unavailable" => Self::UserServiceUnavailable,
+            "product_service_unavailable" => Self::ProductServiceUnavailable,
+            "database_unavailable" => Self::DatabaseUnavailable,
+            "deadline_exceeded" => Self::DeadlineExceeded,
+            "internal_error" => Self::Internal,
+            other => return Err(format!("unknown rejection reason {other:?}")),
+        })
     }
 }
 
@@ -92,6 +202,35 @@ mod tests {
         assert_eq!(total_cents(4999, three), Some(14_997));
         assert_eq!(total_cents(i64::MAX, three), None);
         assert_eq!(total_cents(-1, three), None);
+    }
+
+    #[test]
+    fn stored_statuses_and_reasons_round_trip_and_unknown_ones_are_errors() {
+        use OrderStatus::*;
+        for status in [Pending, Confirmed, Rejected, Cancelling, Cancelled] {
+            assert_eq!(
+                OrderStatus::try_from(status.as_str().to_owned()),
+                Ok(status)
+            );
+        }
+        assert!(OrderStatus::try_from("Confirmed".to_owned()).is_err());
+        use RejectionReason::*;
+        for reason in [
+            UnknownUser,
+            UnknownProduct,
+            InsufficientStock,
+            UserServiceUnavailable,
+            ProductServiceUnavailable,
+            DatabaseUnavailable,
+            DeadlineExceeded,
+            Internal,
+        ] {
+            assert_eq!(
+                RejectionReason::try_from(reason.as_str().to_owned()),
+                Ok(reason)
+            );
+        }
+        assert!(RejectionReason::try_from("".to_owned()).is_err());
     }
 
     #[test]

@@ -1,20 +1,23 @@
 //! `/orders`: place, fetch, list and cancel orders.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
-use http_plumbing::db::Db;
 use http_plumbing::pagination::PageParams;
 use serde::{Deserialize, Serialize};
 use telemetry::CorrelationId;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::domain::{OrderRequest, Quantity, ResourceId};
-use crate::errors::ApiError;
-use crate::placing::{self, Dependencies};
-use crate::store::orders::{self as store, OrderInserts, OrderRow};
+use crate::domain::{IdempotencyKey, OrderRequest, OrderStatus, Quantity, ResourceId};
+use crate::errors::{ApiError, IDEMPOTENT_REPLAYED};
+use crate::saga::{Cancelled, Placed, Saga};
+use crate::store::OrderStore;
+use crate::store::orders::PlacedOrder;
+
+/// The request header naming a client's idempotency key for `POST /orders`.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// An order to place: the seed tutorial's body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,12 +34,14 @@ pub struct PlaceOrder {
     pub quantity: i64,
 }
 
-/// Where an order stands.
+/// Where a placed order stands.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
-    /// Stock reserved and order stored.
+    /// Stock reserved and order placed.
     Confirmed,
+    /// A cancel was accepted; the release of its stock is being completed.
+    Cancelling,
     /// Cancelled; its stock was released.
     Cancelled,
 }
@@ -74,7 +79,7 @@ pub struct ProductSnapshot {
 pub struct Order {
     /// The order's id.
     pub id: Uuid,
-    /// `confirmed` or `cancelled`.
+    /// `confirmed`, `cancelling` (a cancel is being completed) or `cancelled`.
     pub status: OrderState,
     /// Snapshot of the user.
     pub user: UserSnapshot,
@@ -90,14 +95,15 @@ pub struct Order {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-impl From<OrderRow> for Order {
-    fn from(row: OrderRow) -> Self {
+impl From<PlacedOrder> for Order {
+    fn from(row: PlacedOrder) -> Self {
         Self {
             id: row.id,
-            status: if row.status == "cancelled" {
-                OrderState::Cancelled
-            } else {
-                OrderState::Confirmed
+            status: match row.status {
+                OrderStatus::Cancelling => OrderState::Cancelling,
+                OrderStatus::Cancelled => OrderState::Cancelled,
+                // Only placed orders reach the API: the store refuses any other.
+                _ => OrderState::Confirmed,
             },
             user: UserSnapshot {
                 id: row.user_id,
@@ -147,36 +153,48 @@ pub struct ListOrders {
 
 /// Place an order.
 ///
-/// Verifies the user (user-service), reserves `quantity` units (product-service; the
-/// reservation names the product and the unit price the stock was taken at), and stores the
-/// order with snapshots of the user and the product. If storing fails, the reservation is
-/// released. A dependency that is down or slower than the configured timeout gives a 503 and
-/// nothing is stored.
+/// Records the order as pending, verifies the user (user-service), reserves `quantity` units
+/// (product-service; the reservation names the product and the unit price the stock was
+/// taken at), and confirms the order with snapshots of the user and the product — all within
+/// one deadline (`APP_REQUEST_DEADLINE_MS`, default 2 s). Within it the answer is 201 or a
+/// 4xx; a 503 means no order was placed and any stock taken is being given back, and no order
+/// is ever confirmed after its deadline.
+///
+/// Send an `Idempotency-Key` header (1 to 255 printable ASCII characters, bare or as a quoted
+/// string) to make retries safe: a repeat with the same key and body gets the first answer
+/// again (`Idempotent-Replayed: true`), a repeat while the first is still in flight a 409
+/// `request_in_progress`, the same key with another body a 422 `idempotency_key_reused`. An
+/// answer of 503 does not fix the key: a repeat is processed anew. Keys are kept 24 h.
 #[utoipa::path(
     tag = "orders",
     request_body = PlaceOrder,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255,
+            description = "Makes retries of this request safe: at most one order is placed per key"),
+    ),
     responses(
-        (status = 201, description = "Placed; `Location` names the order", body = Order),
-        (status = 400, description = "Malformed JSON", body = ErrorBody,
+        (status = 201, description = "Placed; `Location` names the order. With `Idempotent-Replayed: true`, placed earlier by a request with the same key", body = Order,
+            headers(("Location" = String, description = "The order's path"))),
+        (status = 400, description = "Malformed JSON (`malformed_json`) or Idempotency-Key (`invalid_idempotency_key`)", body = ErrorBody,
             example = json!({"code": "malformed_json", "message": "request body is not valid JSON: EOF while parsing an object at line 1 column 14"})),
-        (status = 409, description = "Not enough stock", body = ErrorBody,
+        (status = 409, description = "Not enough stock (`insufficient_stock`), or a request with this Idempotency-Key is still in flight (`request_in_progress`, with `Retry-After`)", body = ErrorBody,
             example = json!({"code": "insufficient_stock", "message": "product 103 has 2 units in stock, 3 were requested"})),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
-        (status = 422, description = "Missing field or wrong type (`invalid_body`), a value out of range (`invalid_input`), or a user or product that does not exist (`unknown_user`, `unknown_product`)",
+        (status = 422, description = "Missing field or wrong type (`invalid_body`), a value out of range (`invalid_input`), a user or product that does not exist (`unknown_user`, `unknown_product`), or an Idempotency-Key used for another request (`idempotency_key_reused`)",
             body = ErrorBody,
             example = json!({"code": "unknown_user", "message": "user 42 does not exist"})),
-        (status = 503, description = "user-service, product-service or the database is unavailable or too slow; nothing was stored",
+        (status = 500, description = "A fault of order-service's own; nothing was placed", body = ErrorBody),
+        (status = 503, description = "user-service, product-service or the database is unavailable, too slow or its circuit breaker is open, or the deadline passed (`user_service_unavailable`, `product_service_unavailable`, `database_unavailable`, `deadline_exceeded`, `overloaded`); nothing was placed, and `Retry-After` says when to try again",
             body = ErrorBody,
-            example = json!({"code": "product_service_unavailable", "message": "product-service is unavailable; nothing was changed. Try again shortly"})),
+            example = json!({"code": "product_service_unavailable", "message": "product-service is unavailable; no order was placed and any stock taken is being given back. Try again shortly"})),
     )
 )]
 #[post("/orders")]
 pub async fn place_order(
-    db: web::Data<Db>,
-    inserts: web::Data<OrderInserts>,
-    deps: web::Data<Dependencies>,
+    saga: web::Data<Saga>,
     correlation_id: CorrelationId,
+    req: HttpRequest,
     body: web::Json<PlaceOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let request = OrderRequest {
@@ -184,10 +202,29 @@ pub async fn place_order(
         product_id: ResourceId::parse(body.product_id, "product_id").map_err(ApiError::Invalid)?,
         quantity: Quantity::parse(body.quantity).map_err(ApiError::Invalid)?,
     };
-    let row = placing::place_order(&db, &inserts, &deps, request, &correlation_id).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/orders/{}", row.id)))
-        .json(Order::from(row)))
+    let key = match req.headers().get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .map_err(|_| "Idempotency-Key must be printable ASCII".to_owned())
+                .and_then(IdempotencyKey::parse)
+                .map_err(ApiError::BadIdempotencyKey)?,
+        ),
+    };
+    let (order, replayed) = match saga.place(request, key, &correlation_id).await? {
+        Placed::New(order) => (order, false),
+        Placed::Replayed(order) => (order, true),
+    };
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/orders/{}", order.id)));
+    if replayed {
+        response.insert_header((
+            HeaderName::from_static(IDEMPOTENT_REPLAYED),
+            HeaderValue::from_static("true"),
+        ));
+    }
+    Ok(response.json(Order::from(order)))
 }
 
 /// Get an order by id.
@@ -203,14 +240,15 @@ pub async fn place_order(
 )]
 #[get("/orders/{id}")]
 pub async fn get_order(
-    db: web::Data<Db>,
+    store: web::Data<OrderStore>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Order>, ApiError> {
     let id = id.into_inner();
-    let row = store::fetch_order(&db, id)
+    let order = store
+        .fetch_order(id)
         .await?
         .ok_or(ApiError::OrderNotFound(id))?;
-    Ok(web::Json(row.into()))
+    Ok(web::Json(order.into()))
 }
 
 /// List a user's orders, newest first.
@@ -225,7 +263,7 @@ pub async fn get_order(
 )]
 #[get("/orders")]
 pub async fn list_orders(
-    db: web::Data<Db>,
+    store: web::Data<OrderStore>,
     query: web::Query<ListOrders>,
 ) -> Result<web::Json<OrderPage>, ApiError> {
     let query = query.into_inner();
@@ -236,9 +274,9 @@ pub async fn list_orders(
     }
     .parse()
     .map_err(ApiError::BadRequest)?;
-    let (rows, total) = store::list_orders_of_user(&db, user_id.get(), page).await?;
+    let (orders, total) = store.list_orders_of_user(user_id.get(), page).await?;
     Ok(web::Json(OrderPage {
-        items: rows.into_iter().map(Order::from).collect(),
+        items: orders.into_iter().map(Order::from).collect(),
         limit: page.limit,
         offset: page.offset,
         total,
@@ -247,25 +285,29 @@ pub async fn list_orders(
 
 /// Cancel an order, releasing its stock exactly once.
 ///
-/// Cancelling a cancelled order answers 200 and changes nothing. If product-service cannot
-/// be reached, the answer is 503 and the order stays confirmed.
+/// 200 with the order cancelled (cancelling a cancelled order answers 200 and changes
+/// nothing). If product-service cannot release the stock within the deadline, the cancel is
+/// still recorded: 202 with the order `cancelling`, and order-service completes the release
+/// itself (retrying with backoff); the order then becomes `cancelled`.
 #[utoipa::path(
     tag = "orders",
     params(("id" = Uuid, Path, description = "The order's id")),
     responses(
         (status = 200, description = "Cancelled (now or earlier)", body = Order),
+        (status = 202, description = "Cancel accepted; the stock is being released and the order will become `cancelled`", body = Order),
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
-        (status = 503, description = "product-service or the database is unavailable; the order is unchanged", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; the order is unchanged", body = ErrorBody),
     )
 )]
 #[post("/orders/{id}/cancel")]
 pub async fn cancel_order(
-    db: web::Data<Db>,
-    deps: web::Data<Dependencies>,
+    saga: web::Data<Saga>,
     correlation_id: CorrelationId,
     id: web::Path<Uuid>,
-) -> Result<web::Json<Order>, ApiError> {
-    let row = placing::cancel_order(&db, &deps, id.into_inner(), &correlation_id).await?;
-    Ok(web::Json(row.into()))
+) -> Result<HttpResponse, ApiError> {
+    Ok(match saga.cancel(id.into_inner(), &correlation_id).await? {
+        Cancelled::Done(order) => HttpResponse::Ok().json(Order::from(order)),
+        Cancelled::Accepted(order) => HttpResponse::Accepted().json(Order::from(order)),
+    })
 }

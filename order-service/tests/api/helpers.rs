@@ -1,6 +1,7 @@
 //! `spawn_app()`, the `TestApp` handle, and the fakes of user-service and product-service.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use order_service::configuration::Settings;
 use reqwest::Response;
@@ -17,8 +18,12 @@ pub struct TestApp {
     pub api: Api,
     pub pool: PgPool,
     pub database_url: String,
-    pub users: MockServer,
-    pub products: MockServer,
+    pub users: Arc<MockServer>,
+    pub products: Arc<MockServer>,
+    /// Stops the server as SIGTERM would.
+    pub server: actix_web::dev::ServerHandle,
+    /// The settings it runs with.
+    pub settings: Settings,
 }
 
 impl Deref for TestApp {
@@ -34,6 +39,9 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts the application with settings adjusted by `adjust` (after the fakes' URLs are set).
+///
+/// The recovery worker runs every 100 ms and takes over a pending saga 100 ms after its
+/// deadline, so that tests of recovery finish quickly; everything else is the default.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     telemetry::init_test_logging();
     testkit::install_crypto_provider();
@@ -48,23 +56,33 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         database_connect_wait_secs: 5,
         user_service_url: users.uri(),
         product_service_url: products.uri(),
-        downstream_timeout_ms: 2000,
+        recovery_interval_ms: 100,
+        recovery_grace_ms: 100,
+        release_lease_ms: 500,
+        ..Settings::default()
     };
     adjust(&mut settings);
-    let app = order_service::startup::build(settings)
+    start(settings, Arc::new(users), Arc::new(products)).await
+}
+
+async fn start(settings: Settings, users: Arc<MockServer>, products: Arc<MockServer>) -> TestApp {
+    let app = order_service::startup::build(settings.clone())
         .await
         .expect("build the application");
     let api = Api::on_port(app.port());
+    let server = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let pool = PgPool::connect(&database_url)
+    let pool = PgPool::connect(&settings.database_url)
         .await
         .expect("connect to the test database");
     TestApp {
         api,
         pool,
-        database_url,
+        database_url: settings.database_url.clone(),
         users,
         products,
+        server,
+        settings,
     }
 }
 
@@ -140,8 +158,8 @@ impl TestApp {
             .await;
     }
 
-    /// Reservations succeed; expects exactly `times` of them.
-    pub async fn reservations_succeed(&self, times: u64) {
+    /// Reservations succeed; expects `times` of them.
+    pub async fn reservations_succeed(&self, times: impl Into<wiremock::Times>) {
         Mock::given(method("PUT"))
             .and(path_regex(r"^/reservations/[0-9a-f-]{36}$"))
             .respond_with(reservation_echo("reserved", 201))
@@ -162,8 +180,8 @@ impl TestApp {
             .await;
     }
 
-    /// Releases succeed; expects exactly `times` of them.
-    pub async fn releases_succeed(&self, times: u64) {
+    /// Releases succeed; expects `times` of them.
+    pub async fn releases_succeed(&self, times: impl Into<wiremock::Times>) {
         Mock::given(method("POST"))
             .and(path_regex(r"^/reservations/[0-9a-f-]{36}/release$"))
             .respond_with(reservation_echo("released", 200))
@@ -172,22 +190,93 @@ impl TestApp {
             .await;
     }
 
-    /// The fake product-service saw no calls of `verb` at all.
+    /// The calls of `verb` the fake product-service received.
     pub async fn product_calls(&self, verb: &str) -> Vec<Request> {
         self.products
             .received_requests()
             .await
-            .unwrap_or_default()
+            .expect("the fake product-service records requests")
             .into_iter()
             .filter(|r| r.method.as_str() == verb)
             .collect()
     }
 
+    /// The calls the fake user-service received.
+    pub async fn user_calls(&self) -> Vec<Request> {
+        self.users
+            .received_requests()
+            .await
+            .expect("the fake user-service records requests")
+    }
+
+    /// Waits up to `limit` for the fake product-service to have received `n` releases.
+    pub async fn wait_for_releases(&self, n: usize, limit: std::time::Duration) -> Vec<Request> {
+        let started = std::time::Instant::now();
+        loop {
+            let releases = self.product_calls("POST").await;
+            if releases.len() >= n || started.elapsed() > limit {
+                return releases;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Placed orders (confirmed, cancelling or cancelled) in the database.
     pub async fn order_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM orders")
+        sqlx::query_scalar(
+            "SELECT count(*) FROM orders WHERE status IN ('confirmed', 'cancelling', 'cancelled')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("count orders")
+    }
+
+    /// Sagas in `status`, whatever their outcome.
+    pub async fn saga_count(&self, status: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = $1")
+            .bind(status)
             .fetch_one(&self.pool)
             .await
-            .expect("count orders")
+            .expect("count sagas")
+    }
+
+    /// The only saga in the database: its status, rejection reason and whether a release is due.
+    pub async fn only_saga(&self) -> (String, Option<String>, bool) {
+        sqlx::query_as("SELECT status, rejection_reason, release_due FROM orders")
+            .fetch_one(&self.pool)
+            .await
+            .expect("exactly one saga")
+    }
+
+    /// Waits up to `limit` for every saga to be settled: none pending, no release due.
+    pub async fn wait_until_settled(&self, limit: std::time::Duration) -> bool {
+        let started = std::time::Instant::now();
+        loop {
+            let due: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM orders WHERE release_due OR status = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .expect("count unsettled sagas");
+            if due == 0 {
+                return true;
+            }
+            if started.elapsed() > limit {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Another instance of the service on the same database and fakes (a restart, or a
+    /// second replica).
+    pub async fn another_instance(&self) -> TestApp {
+        start(
+            self.settings.clone(),
+            Arc::clone(&self.users),
+            Arc::clone(&self.products),
+        )
+        .await
     }
 
     /// Makes the service's database vanish, as if its server were gone.

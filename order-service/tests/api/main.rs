@@ -5,5 +5,7 @@
 mod batching;
 mod cancelling;
 mod helpers;
+mod idempotency;
 mod operations;
 mod placing;
+mod resilience;

@@ -64,8 +64,9 @@ async fn the_correlation_id_is_forwarded_to_both_services() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
     assert_eq!(response.headers()["x-correlation-id"], "order-flow-42");
-    let mut seen = app.users.received_requests().await.unwrap();
-    seen.extend(app.products.received_requests().await.unwrap());
+    let mut seen = app.user_calls().await;
+    seen.extend(app.product_calls("PUT").await);
+    seen.extend(app.product_calls("POST").await);
     // Two calls per order: the user, then the reservation (which carries the product).
     let calls: Vec<String> = seen
         .iter()
@@ -95,13 +96,22 @@ async fn the_seed_curl_without_a_json_content_type_works() {
 }
 
 #[tokio::test]
-async fn an_unknown_user_is_a_422_and_nothing_is_reserved_or_stored() {
+async fn an_unknown_user_is_a_422_nothing_is_reserved_and_no_order_is_placed() {
     let app = spawn_app().await;
     app.user_is_missing(42).await;
     app.reservations_succeed(0).await;
     let code = assert_error(app.place_order(42, 101, 1).await, 422).await;
     assert_eq!(code, "unknown_user");
     assert_eq!(app.order_count().await, 0);
+    // The saga is kept as rejected, with its reason and nothing to release.
+    assert_eq!(
+        app.only_saga().await,
+        (
+            "rejected".to_owned(),
+            Some("unknown_user".to_owned()),
+            false
+        )
+    );
 }
 
 #[tokio::test]
@@ -113,6 +123,15 @@ async fn an_unknown_product_is_a_422_and_nothing_is_stored() {
     assert_eq!(code, "unknown_product");
     assert_eq!(app.order_count().await, 0);
     // product-service refused the reservation outright: there is nothing to release.
+    assert_eq!(
+        app.only_saga().await,
+        (
+            "rejected".to_owned(),
+            Some("unknown_product".to_owned()),
+            false
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(app.product_calls("POST").await.is_empty());
 }
 
@@ -124,6 +143,14 @@ async fn insufficient_stock_is_a_409_and_nothing_is_stored() {
     let code = assert_error(app.place_order(1, 103, 3).await, 409).await;
     assert_eq!(code, "insufficient_stock");
     assert_eq!(app.order_count().await, 0);
+    assert_eq!(
+        app.only_saga().await,
+        (
+            "rejected".to_owned(),
+            Some("insufficient_stock".to_owned()),
+            false
+        )
+    );
 }
 
 #[tokio::test]
@@ -140,11 +167,20 @@ async fn product_service_down_is_a_fast_503_and_nothing_is_stored() {
     app.user_exists(1).await;
     app.assert_fast_503("product_service_unavailable", Duration::from_secs(2))
         .await;
+    // Every attempt was refused at connect: no reservation can exist, none is to be released.
+    assert_eq!(
+        app.only_saga().await,
+        (
+            "rejected".to_owned(),
+            Some("product_service_unavailable".to_owned()),
+            false
+        )
+    );
 }
 
 #[tokio::test]
-async fn a_slow_user_service_is_a_503_within_the_timeout() {
-    let app = spawn_app_with(|s| s.downstream_timeout_ms = 500).await;
+async fn a_slow_user_service_is_a_503_within_the_deadline() {
+    let app = spawn_app_with(|s| s.request_deadline_ms = 500).await;
     Mock::given(method("GET"))
         .and(path("/users/1"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(10)))
@@ -157,7 +193,7 @@ async fn a_slow_user_service_is_a_503_within_the_timeout() {
 
 #[tokio::test]
 async fn a_reservation_that_times_out_is_released_and_nothing_is_stored() {
-    let app = spawn_app_with(|s| s.downstream_timeout_ms = 500).await;
+    let app = spawn_app_with(|s| s.request_deadline_ms = 500).await;
     app.user_exists(1).await;
     Mock::given(method("PUT"))
         .and(path_regex(r"^/reservations/"))
@@ -165,14 +201,17 @@ async fn a_reservation_that_times_out_is_released_and_nothing_is_stored() {
         .mount(&app.products)
         .await;
     app.releases_succeed(1).await;
-    app.assert_fast_503("product_service_unavailable", Duration::from_millis(1500))
+    // The deadline is 500 ms: the answer comes within it (and a little for the rejection).
+    app.assert_fast_503("product_service_unavailable", Duration::from_millis(600))
         .await;
+    // The reservation may have been made: it is released, beside the request.
+    let released = app.wait_for_releases(1, Duration::from_secs(5)).await;
     let reserved = app.product_calls("PUT").await;
-    let released = app.product_calls("POST").await;
     assert_eq!(
         released[0].url.path(),
         format!("{}/release", reserved[0].url.path())
     );
+    assert!(app.wait_until_settled(Duration::from_secs(5)).await);
 }
 
 #[tokio::test]
@@ -184,48 +223,60 @@ async fn a_product_service_500_is_a_503_without_internals() {
         .respond_with(ResponseTemplate::new(500).set_body_string("stack trace: secret"))
         .mount(&app.products)
         .await;
+    app.releases_succeed(1).await;
     let response = app.place_order(1, 101, 1).await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().contains_key("retry-after"));
     let text = response.text().await.unwrap();
     assert!(!text.contains("secret"), "{text}");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["code"], "product_service_unavailable");
+    // A 500 is transient: the reservation was tried three times (two retries), then released.
+    assert_eq!(app.product_calls("PUT").await.len(), 3);
+    assert_eq!(
+        app.wait_for_releases(1, Duration::from_secs(5)).await.len(),
+        1
+    );
+    assert_eq!(app.order_count().await, 0);
 }
 
 #[tokio::test]
-async fn when_storing_the_order_fails_the_reservation_is_released() {
+async fn when_confirming_the_order_fails_it_is_a_500_and_the_reservation_is_released() {
     let app = spawn_app().await;
     app.seed_dependencies(1).await;
     app.releases_succeed(1).await;
-    // Make every insert into orders fail, as a broken database would.
+    // Make every confirmation fail, as a broken database would; rejecting still works.
     sqlx::query(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'storage is broken'; END $$",
+         $$ BEGIN IF NEW.status = 'confirmed' THEN RAISE EXCEPTION 'storage is broken'; END IF; \
+         RETURN NEW; END $$",
     )
     .execute(&app.pool)
     .await
     .unwrap();
     sqlx::query(
-        "CREATE TRIGGER refuse BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION refuse()",
+        "CREATE TRIGGER refuse BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION refuse()",
     )
     .execute(&app.pool)
     .await
     .unwrap();
     let response = app.place_order(1, 101, 2).await;
-    let status = response.status().as_u16();
+    assert_eq!(response.status().as_u16(), 500);
     let text = response.text().await.unwrap();
-    assert!(status >= 500, "{status}: {text}");
     assert!(
         !text.contains("storage is broken"),
         "internals leaked: {text}"
     );
     assert_eq!(app.order_count().await, 0);
+    let released = app.wait_for_releases(1, Duration::from_secs(5)).await;
     let reserved = app.product_calls("PUT").await;
-    let released = app.product_calls("POST").await;
     assert_eq!(released.len(), 1);
     assert_eq!(
         released[0].url.path(),
         format!("{}/release", reserved[0].url.path())
     );
+    assert!(app.wait_until_settled(Duration::from_secs(5)).await);
+    assert_eq!(app.only_saga().await.0, "rejected");
 }
 
 #[tokio::test]
@@ -281,8 +332,10 @@ async fn bad_input_is_rejected_with_the_envelope_and_calls_nothing() {
     let xml = app.post_raw("/orders", "application/xml", "<order/>").await;
     assert_eq!(assert_error(xml, 415).await, "unsupported_media_type");
     assert_eq!(app.order_count().await, 0);
-    assert!(app.users.received_requests().await.unwrap().is_empty());
-    assert!(app.products.received_requests().await.unwrap().is_empty());
+    assert!(app.user_calls().await.is_empty());
+    assert!(app.product_calls("PUT").await.is_empty());
+    // Refused before the saga began: not even a rejected saga is recorded.
+    assert_eq!(app.saga_count("rejected").await, 0);
 }
 
 #[tokio::test]

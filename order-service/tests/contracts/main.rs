@@ -56,9 +56,22 @@ pub fn run<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-/// The plain-HTTP client the service builds, with its default timeout.
+/// The plain-HTTP client the service builds, with its default attempt timeout.
 pub fn http() -> reqwest::Client {
-    order_service::clients::http_client(std::time::Duration::from_secs(2))
+    let settings = order_service::clients::ResilienceSettings::default();
+    order_service::clients::http_client(std::time::Duration::from_millis(
+        settings.attempt_timeout_ms,
+    ))
+}
+
+/// A remote service with the default breaker, bulkhead and retries.
+pub fn downstream(name: &'static str) -> order_service::clients::Downstream {
+    order_service::clients::Downstream::new(name, Default::default())
+}
+
+/// The default request deadline, from now.
+pub fn deadline() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(2)
 }
 
 /// The request header every call carries.

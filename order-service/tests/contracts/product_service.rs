@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use order_service::clients::{ProductClient, ProductClientError};
 
-use crate::{UUID_PATTERN, correlation_header, correlation_id, file_lock, http, pact, run};
+use crate::{
+    UUID_PATTERN, correlation_header, correlation_id, deadline, downstream, file_lock, http, pact,
+    run,
+};
 
 const PROVIDER: &str = "product-service";
 // Example reservation ids (order ids), one per interaction: the provider verifies all
@@ -17,6 +20,7 @@ const REFUSED_RESERVATION: &str = "2d7a5b1c-8b2e-4f3a-9c85-6b3b4d0e9f32";
 const UNKNOWN_PRODUCT_RESERVATION: &str = "3e8b6c2d-9c3f-4a4b-8d96-7c4c5e1f0a43";
 const RELEASED_RESERVATION: &str = "4f9c7d3e-0d4a-4b5c-9ea7-8d5d6f2a1b54";
 const MISSING_RESERVATION: &str = "5a0d8e4f-1e5b-4c6d-8fb8-9e6e7a3b2c65";
+const VOIDED_RESERVATION: &str = "6b1e9f5a-2f6c-4d7e-9ac9-0f7f8b4c3d76";
 
 fn reservation_path(example: &str, suffix: &str) -> StringPattern {
     term!(
@@ -59,9 +63,10 @@ fn reserving_available_stock_creates_a_reservation_for_the_quantity() {
             },
         )
         .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let reservation = run(client.reserve(uuid(NEW_RESERVATION), 101, 3, &correlation_id()))
-        .expect("a reservation");
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
+    let reservation =
+        run(client.reserve(uuid(NEW_RESERVATION), 101, 3, &correlation_id(), deadline()))
+            .expect("a reservation");
     assert_eq!(reservation.id, uuid(NEW_RESERVATION));
     assert_eq!(reservation.quantity, 3);
     assert_eq!(reservation.product_name, "Wireless Keyboard");
@@ -101,9 +106,15 @@ fn repeating_a_reservation_returns_the_existing_one() {
             },
         )
         .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let reservation = run(client.reserve(uuid(REPEATED_RESERVATION), 101, 3, &correlation_id()))
-        .expect("a reservation");
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
+    let reservation = run(client.reserve(
+        uuid(REPEATED_RESERVATION),
+        101,
+        3,
+        &correlation_id(),
+        deadline(),
+    ))
+    .expect("a reservation");
     assert_eq!(reservation.status, "reserved");
     assert_eq!(reservation.unit_price_cents, 4999);
 }
@@ -134,8 +145,14 @@ fn reserving_more_than_the_stock_is_refused() {
             },
         )
         .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.reserve(uuid(REFUSED_RESERVATION), 103, 3, &correlation_id()));
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
+    let outcome = run(client.reserve(
+        uuid(REFUSED_RESERVATION),
+        103,
+        3,
+        &correlation_id(),
+        deadline(),
+    ));
     assert!(
         matches!(outcome, Err(ProductClientError::InsufficientStock(_))),
         "{outcome:?}"
@@ -168,8 +185,14 @@ fn reserving_a_missing_product_is_not_found() {
             },
         )
         .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.reserve(uuid(UNKNOWN_PRODUCT_RESERVATION), 999, 1, &correlation_id()));
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
+    let outcome = run(client.reserve(
+        uuid(UNKNOWN_PRODUCT_RESERVATION),
+        999,
+        1,
+        &correlation_id(),
+        deadline(),
+    ));
     assert!(
         matches!(outcome, Err(ProductClientError::ProductNotFound(999))),
         "{outcome:?}"
@@ -202,9 +225,10 @@ fn releasing_a_reservation_marks_it_released() {
             i
         })
         .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
     let reservation =
-        run(client.release(uuid(RELEASED_RESERVATION), &correlation_id())).expect("released");
+        run(client.release(uuid(RELEASED_RESERVATION), &correlation_id(), deadline()))
+            .expect("released");
     assert_eq!(reservation.status, "released");
 }
 
@@ -235,10 +259,53 @@ fn releasing_a_missing_reservation_is_not_found() {
             },
         )
         .start_mock_server(None, None);
-    let client = ProductClient::new(server.url().as_str(), http());
-    let outcome = run(client.release(uuid(MISSING_RESERVATION), &correlation_id()));
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
+    let outcome = run(client.release(uuid(MISSING_RESERVATION), &correlation_id(), deadline()));
     assert!(
         matches!(outcome, Err(ProductClientError::ReservationNotFound(_))),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn reserving_under_a_released_id_is_refused() {
+    let _guard = file_lock();
+    let server = pact(PROVIDER)
+        .interaction(
+            "a request to reserve stock under an id that was already released",
+            "",
+            |mut i| {
+                i.given_with_params(
+                    "a reservation id was released",
+                    &json!({"reservation_id": VOIDED_RESERVATION}),
+                );
+                i.request
+                    .put()
+                    .path(reservation_path(VOIDED_RESERVATION, ""))
+                    .header("x-correlation-id", correlation_header())
+                    .content_type("application/json")
+                    .json_body(json_pattern!({"product_id": like!(101), "quantity": like!(1)}));
+                i.response
+                    .status(409)
+                    .content_type("application/json")
+                    .json_body(json_pattern!({
+                        "code": "reservation_released",
+                        "message": like!(format!("reservation {VOIDED_RESERVATION} was released and can hold no stock again; use a new reservation id")),
+                    }));
+                i
+            },
+        )
+        .start_mock_server(None, None);
+    let client = ProductClient::new(server.url().as_str(), downstream("product-service"), http());
+    let outcome = run(client.reserve(
+        uuid(VOIDED_RESERVATION),
+        101,
+        1,
+        &correlation_id(),
+        deadline(),
+    ));
+    assert!(
+        matches!(outcome, Err(ProductClientError::ReservationReleased(_))),
         "{outcome:?}"
     );
 }

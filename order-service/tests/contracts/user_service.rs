@@ -6,7 +6,7 @@ use serde_json::json;
 use order_service::clients::users::User;
 use order_service::clients::{UserClient, UserClientError};
 
-use crate::{correlation_header, correlation_id, file_lock, http, pact, run};
+use crate::{correlation_header, correlation_id, deadline, downstream, file_lock, http, pact, run};
 
 const PROVIDER: &str = "user-service";
 
@@ -34,8 +34,8 @@ fn fetching_an_existing_user_returns_its_id_name_and_email() {
             i
         })
         .start_mock_server(None, None);
-    let client = UserClient::new(server.url().as_str(), http());
-    let user = run(client.fetch_user(1, &correlation_id())).expect("the user");
+    let client = UserClient::new(server.url().as_str(), downstream("user-service"), http());
+    let user = run(client.fetch_user(1, &correlation_id(), deadline())).expect("the user");
     assert_eq!(
         user,
         User {
@@ -66,8 +66,8 @@ fn fetching_a_missing_user_is_not_found() {
             i
         })
         .start_mock_server(None, None);
-    let client = UserClient::new(server.url().as_str(), http());
-    let outcome = run(client.fetch_user(999, &correlation_id()));
+    let client = UserClient::new(server.url().as_str(), downstream("user-service"), http());
+    let outcome = run(client.fetch_user(999, &correlation_id(), deadline()));
     assert!(
         matches!(outcome, Err(UserClientError::NotFound(999))),
         "{outcome:?}"

@@ -4,15 +4,14 @@ pub mod products;
 pub mod reservations;
 
 use actix_web::web;
+use http_plumbing::db::Db;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::store::products::{ProductReads, fetch_products};
-use crate::store::reservations::{ReservationBatcher, reserve_stock_batch};
+use crate::store::Store;
 
-/// Registers every route of the service, and the per-worker batchers they use.
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.app_data(web::Data::new(ProductReads::new(fetch_products)))
-        .app_data(web::Data::new(ReservationBatcher::new(reserve_stock_batch)))
+/// Registers every route of the service, and the worker's store that they call.
+pub fn configure(cfg: &mut ServiceConfig, db: &Db) {
+    cfg.app_data(web::Data::new(Store::new(db.clone())))
         .service(products::create_product)
         .service(products::get_product)
         .service(products::list_products)

@@ -4,14 +4,14 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
-use http_plumbing::db::Db;
 use http_plumbing::pagination::PageParams;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{NewProduct, PriceCents, ProductId, ProductName, Stock};
 use crate::errors::ApiError;
-use crate::store::products::{self as store, ProductReads, ProductRow};
+use crate::store::Store;
+use crate::store::products::ProductRow;
 
 /// A product as the API shows it. Money is integer cents: `4999` is 49.99.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -88,7 +88,7 @@ pub struct ProductPage {
 )]
 #[post("/products")]
 pub async fn create_product(
-    db: web::Data<Db>,
+    store: web::Data<Store>,
     body: web::Json<CreateProduct>,
 ) -> Result<HttpResponse, ApiError> {
     let product = NewProduct {
@@ -96,7 +96,7 @@ pub async fn create_product(
         price: PriceCents::parse(body.price_cents).map_err(ApiError::Invalid)?,
         stock: Stock::parse(body.stock).map_err(ApiError::Invalid)?,
     };
-    let row = store::insert_product(&db, &product).await?;
+    let row = store.insert_product(&product).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/products/{}", row.id)))
         .json(Product::from(row)))
@@ -116,13 +116,12 @@ pub async fn create_product(
 )]
 #[get("/products/{id}")]
 pub async fn get_product(
-    db: web::Data<Db>,
-    reads: web::Data<ProductReads>,
+    store: web::Data<Store>,
     id: web::Path<i64>,
 ) -> Result<web::Json<Product>, ApiError> {
     let id = ProductId::parse(id.into_inner()).map_err(ApiError::BadRequest)?;
-    let row = reads
-        .submit(&db, id)
+    let row = store
+        .fetch_product(id)
         .await?
         .ok_or(ApiError::ProductNotFound(id.get()))?;
     Ok(web::Json(row.into()))
@@ -140,11 +139,11 @@ pub async fn get_product(
 )]
 #[get("/products")]
 pub async fn list_products(
-    db: web::Data<Db>,
+    store: web::Data<Store>,
     params: web::Query<PageParams>,
 ) -> Result<web::Json<ProductPage>, ApiError> {
     let page = params.into_inner().parse().map_err(ApiError::BadRequest)?;
-    let (rows, total) = store::list_products(&db, page).await?;
+    let (rows, total) = store.list_products(page).await?;
     Ok(web::Json(ProductPage {
         items: rows.into_iter().map(Product::from).collect(),
         limit: page.limit,

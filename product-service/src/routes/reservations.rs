@@ -3,16 +3,15 @@
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use http_plumbing::ErrorBody;
-use http_plumbing::db::Db;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::ReservationState;
 use crate::domain::{ProductId, Quantity};
 use crate::errors::ApiError;
-use crate::store::reservations::{
-    self as store, Released, ReservationBatcher, ReservationRow, ReserveRequest, Reserved,
-};
+use crate::store::Store;
+use crate::store::reservations::{Released, ReservationRow, ReserveRequest, Reserved};
 
 /// Whether a reservation still holds its stock.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -57,10 +56,9 @@ impl From<ReservationRow> for Reservation {
             quantity: row.quantity,
             product_name: row.product_name,
             unit_price_cents: row.unit_price_cents,
-            status: if row.status == "released" {
-                ReservationStatus::Released
-            } else {
-                ReservationStatus::Reserved
+            status: match row.status {
+                ReservationState::Reserved => ReservationStatus::Reserved,
+                ReservationState::Released => ReservationStatus::Released,
             },
             created_at: row.created_at,
             released_at: row.released_at,
@@ -86,6 +84,11 @@ pub struct ReserveStock {
 /// the same request returns the same reservation (200) and takes no more stock. The
 /// reservation records the product's name and unit price as they were when the stock was
 /// taken, read in the same statement, so a caller can price an order from it.
+///
+/// An id that was released — after it held stock, or before (a release of an id that held
+/// nothing makes it void) — can never hold stock again: 409 `reservation_released`. So a
+/// caller that gave up on a reservation and released its id knows no stock stays held under
+/// it, even if the reservation request is still on its way.
 #[utoipa::path(
     tag = "reservations",
     params(("id" = Uuid, Path, description = "Reservation id: the caller's idempotency key")),
@@ -96,7 +99,7 @@ pub struct ReserveStock {
         (status = 400, description = "Malformed JSON or a reservation id that is not a UUID", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody,
             example = json!({"code": "product_not_found", "message": "product 999 does not exist"})),
-        (status = 409, description = "Not enough stock (`insufficient_stock`), or the id is taken by other terms (`reservation_conflict`)",
+        (status = 409, description = "Not enough stock (`insufficient_stock`), the id is taken by other terms (`reservation_conflict`), or the id was released (`reservation_released`)",
             body = ErrorBody,
             example = json!({"code": "insufficient_stock", "message": "product 103 has 2 units in stock, 3 were requested"})),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
@@ -107,8 +110,7 @@ pub struct ReserveStock {
 )]
 #[put("/reservations/{id}")]
 pub async fn reserve_stock(
-    db: web::Data<Db>,
-    batcher: web::Data<ReservationBatcher>,
+    store: web::Data<Store>,
     id: web::Path<Uuid>,
     body: web::Json<ReserveStock>,
 ) -> Result<HttpResponse, ApiError> {
@@ -120,10 +122,11 @@ pub async fn reserve_stock(
         product,
         quantity,
     };
-    match batcher.submit(&db, request).await? {
+    match store.reserve(request).await? {
         Reserved::Created(r) => Ok(HttpResponse::Created().json(Reservation::from(r))),
         Reserved::Existing(r) => Ok(HttpResponse::Ok().json(Reservation::from(r))),
         Reserved::Conflict(_) => Err(ApiError::ReservationConflict(id)),
+        Reserved::Released => Err(ApiError::ReservationReleased(id)),
         Reserved::ProductNotFound => Err(ApiError::ProductNotFound(product.get())),
         Reserved::InsufficientStock { available } => Err(ApiError::InsufficientStock {
             product_id: product.get(),
@@ -146,11 +149,12 @@ pub async fn reserve_stock(
 )]
 #[get("/reservations/{id}")]
 pub async fn get_reservation(
-    db: web::Data<Db>,
+    store: web::Data<Store>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Reservation>, ApiError> {
     let id = id.into_inner();
-    let row = store::fetch_reservation(&db, id)
+    let row = store
+        .fetch_reservation(id)
         .await?
         .ok_or(ApiError::ReservationNotFound(id))?;
     Ok(web::Json(row.into()))
@@ -159,24 +163,26 @@ pub async fn get_reservation(
 /// Release a reservation, giving its stock back exactly once.
 ///
 /// Idempotent: releasing an already released reservation answers 200 and changes nothing.
+/// Releasing an id that holds nothing answers 404 and makes the id void: a reservation under
+/// it arriving later is refused (409 `reservation_released`) and takes no stock.
 #[utoipa::path(
     tag = "reservations",
     params(("id" = Uuid, Path, description = "Reservation id")),
     responses(
         (status = 200, description = "Released (now or earlier)", body = Reservation),
         (status = 400, description = "The id is not a UUID", body = ErrorBody),
-        (status = 404, description = "No such reservation", body = ErrorBody,
+        (status = 404, description = "No such reservation; the id is now void and can never hold stock", body = ErrorBody,
             example = json!({"code": "reservation_not_found", "message": "reservation 7d0f3c1e-9a54-4d43-8f5e-1f1f0c2b9a10 does not exist"})),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 #[post("/reservations/{id}/release")]
 pub async fn release_reservation(
-    db: web::Data<Db>,
+    store: web::Data<Store>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Reservation>, ApiError> {
     let id = id.into_inner();
-    match store::release_reservation(&db, id).await? {
+    match store.release(id).await? {
         Released::Now(r) | Released::Already(r) => Ok(web::Json(r.into())),
         Released::NotFound => Err(ApiError::ReservationNotFound(id)),
     }

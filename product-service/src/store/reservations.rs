@@ -5,6 +5,11 @@
 //! guarded `UPDATE` per request inside one transaction. The `stock >= quantity` guard in the
 //! `UPDATE` that decrements stock, with the row lock it takes, is what makes overselling
 //! impossible under any concurrency; the `CHECK (stock >= 0)` constraint is the backstop.
+//!
+//! Releasing an id that holds nothing leaves a tombstone (a row with status `void`, migration
+//! 0004), so a reservation under that id arriving later takes nothing: a caller that gave up on
+//! a reservation and released it can be sure no stock stays held under that id, whatever the
+//! order in which the two requests reach the database.
 
 use std::collections::HashMap;
 
@@ -13,8 +18,7 @@ use http_plumbing::batch::{BatchResults, Batcher};
 use http_plumbing::db::{Db, is_unavailable, is_unique_violation};
 use uuid::Uuid;
 
-use crate::domain::{ProductId, Quantity};
-
+use crate::domain::{ProductId, Quantity, ReservationState};
 use crate::store::StoreError;
 
 /// A stored reservation.
@@ -30,8 +34,9 @@ pub struct ReservationRow {
     pub product_name: String,
     /// The product's unit price in cents when the stock was taken.
     pub unit_price_cents: i64,
-    /// `reserved` or `released`.
-    pub status: String,
+    /// Whether the stock is still held.
+    #[sqlx(try_from = "String")]
+    pub status: ReservationState,
     /// When the reservation was made.
     pub created_at: DateTime<Utc>,
     /// When it was released, if it was.
@@ -47,6 +52,9 @@ pub enum Reserved {
     Existing(ReservationRow),
     /// The id is already used by a reservation of another product or quantity.
     Conflict(ReservationRow),
+    /// The id was released (or released before it held anything, which leaves it void): it
+    /// can never hold stock again.
+    Released,
     /// No such product.
     ProductNotFound,
     /// Not enough stock; `available` is what there is.
@@ -63,8 +71,87 @@ pub enum Released {
     Now(ReservationRow),
     /// Released earlier; nothing changed.
     Already(ReservationRow),
-    /// No reservation has this id.
+    /// No reservation has this id. The id is now void: a later reservation under it is refused.
     NotFound,
+}
+
+/// What a reservation id names, tombstones included.
+#[derive(Debug)]
+enum Lookup {
+    /// A reservation, held or released.
+    Reservation(ReservationRow),
+    /// A tombstone: the id was released before it held anything.
+    Void,
+}
+
+/// A row of `reservations` as stored: a tombstone has no terms.
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    id: Uuid,
+    product_id: Option<i64>,
+    quantity: Option<i32>,
+    product_name: Option<String>,
+    unit_price_cents: Option<i64>,
+    status: String,
+    created_at: DateTime<Utc>,
+    released_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<StoredRow> for Lookup {
+    type Error = StoreError;
+
+    fn try_from(row: StoredRow) -> Result<Self, StoreError> {
+        let StoredRow {
+            id,
+            product_id,
+            quantity,
+            product_name,
+            unit_price_cents,
+            status,
+            created_at,
+            released_at,
+        } = row;
+        if status == "void" {
+            return Ok(Self::Void);
+        }
+        let corrupt = |what: String| {
+            StoreError::Query(std::sync::Arc::new(sqlx::Error::Decode(
+                format!("reservation {id}: {what}").into(),
+            )))
+        };
+        let (Some(product_id), Some(quantity), Some(product_name), Some(unit_price_cents)) =
+            (product_id, quantity, product_name, unit_price_cents)
+        else {
+            return Err(corrupt(format!("status {status} without terms")));
+        };
+        Ok(Self::Reservation(ReservationRow {
+            id,
+            product_id,
+            quantity,
+            product_name,
+            unit_price_cents,
+            status: ReservationState::try_from(status).map_err(corrupt)?,
+            created_at,
+            released_at,
+        }))
+    }
+}
+
+/// Looks an id up, tombstones included.
+async fn lookup(db: &Db, id: Uuid) -> Result<Option<Lookup>, StoreError> {
+    let row = db
+        .run(async |conn| {
+            sqlx::query_as::<_, StoredRow>(
+                "SELECT id, product_id, quantity, product_name, unit_price_cents, status, \
+                     created_at, released_at \
+                 FROM reservations WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+        })
+        .await?;
+    row.map(Lookup::try_from).transpose()
 }
 
 /// Reserves `quantity` units of `product` under the idempotency key `id`.
@@ -108,21 +195,27 @@ pub async fn reserve_stock(
     }
 }
 
-/// Says why a reservation took no stock: the id was already used, or the product has too
-/// little stock, or there is no such product.
+/// Says why a reservation took no stock: the id was already used (or released), or the
+/// product has too little stock, or there is no such product.
 async fn why_not_taken(
     db: &Db,
     id: Uuid,
     product: ProductId,
     quantity: Quantity,
 ) -> Result<Reserved, StoreError> {
-    if let Some(existing) = fetch_reservation(db, id).await? {
-        let same = existing.product_id == product.get() && existing.quantity == quantity.get();
-        return Ok(if same {
-            Reserved::Existing(existing)
-        } else {
-            Reserved::Conflict(existing)
-        });
+    match lookup(db, id).await? {
+        Some(Lookup::Void) => return Ok(Reserved::Released),
+        Some(Lookup::Reservation(existing)) => {
+            let same = existing.product_id == product.get() && existing.quantity == quantity.get();
+            return Ok(if existing.status == ReservationState::Released {
+                Reserved::Released
+            } else if same {
+                Reserved::Existing(existing)
+            } else {
+                Reserved::Conflict(existing)
+            });
+        }
+        None => {}
     }
     let available: Option<i32> = db
         .run(async |conn| {
@@ -215,10 +308,43 @@ pub async fn reserve_stock_batch(db: Db, requests: Vec<ReserveRequest>) -> Batch
 pub type ReservationBatcher = Batcher<Db, ReserveRequest, Reserved>;
 
 /// Releases a reservation, returning its stock exactly once however often it is called.
+///
+/// Releasing an id that names nothing makes the id void (a tombstone), so that a reservation
+/// under it arriving later takes nothing.
 pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreError> {
+    // A reservation being inserted concurrently under the same id makes the tombstone insert
+    // wait for it and then conflict; the next round then releases what it took. Two rounds
+    // settle any race (a void id or a committed reservation cannot change back); the third
+    // is a margin.
+    for _ in 0..3 {
+        if let Some(row) = release_held(db, id).await? {
+            return Ok(Released::Now(row));
+        }
+        if insert_tombstone(db, id).await? {
+            return Ok(Released::NotFound);
+        }
+        match lookup(db, id).await? {
+            Some(Lookup::Void) => return Ok(Released::NotFound),
+            Some(Lookup::Reservation(r)) if r.status == ReservationState::Released => {
+                return Ok(Released::Already(r));
+            }
+            // Held: it appeared after the release above looked. Release it.
+            Some(Lookup::Reservation(_)) | None => {}
+        }
+    }
+    Err(StoreError::Query(std::sync::Arc::new(
+        sqlx::Error::Protocol(format!(
+            "reservation {id} kept changing while it was being released"
+        )),
+    )))
+}
+
+/// Flips a held reservation to released and restocks, in one statement; `None` if the id
+/// holds nothing now.
+async fn release_held(db: &Db, id: Uuid) -> Result<Option<ReservationRow>, StoreError> {
     // Both updates are one statement: the status flip and the restock commit together, and
     // only the call that flips `reserved` to `released` restocks.
-    let released = db
+    Ok(db
         .run(async |conn| {
             sqlx::query_as::<_, ReservationRow>(
                 "WITH released AS ( \
@@ -235,25 +361,29 @@ pub async fn release_reservation(db: &Db, id: Uuid) -> Result<Released, StoreErr
             .fetch_optional(conn)
             .await
         })
-        .await?;
-    if let Some(r) = released {
-        return Ok(Released::Now(r));
-    }
-    Ok(fetch_reservation(db, id)
-        .await?
-        .map_or(Released::NotFound, Released::Already))
+        .await?)
 }
 
-/// Fetches one reservation by id.
-pub async fn fetch_reservation(db: &Db, id: Uuid) -> Result<Option<ReservationRow>, StoreError> {
-    Ok(db
+/// Makes `id` void unless a row already has it; true if the tombstone was inserted.
+async fn insert_tombstone(db: &Db, id: Uuid) -> Result<bool, StoreError> {
+    let inserted = db
         .run(async |conn| {
-            sqlx::query_as::<_, ReservationRow>(
-        "SELECT id, product_id, quantity, product_name, unit_price_cents, status, created_at, \
-         released_at FROM reservations WHERE id = $1",
-    )
-        .bind(id)
-        .fetch_optional(conn).await
+            sqlx::query(
+                "INSERT INTO reservations (id, status, released_at) VALUES ($1, 'void', now()) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .execute(conn)
+            .await
         })
-        .await?)
+        .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Fetches one reservation by id; a void id is no reservation.
+pub async fn fetch_reservation(db: &Db, id: Uuid) -> Result<Option<ReservationRow>, StoreError> {
+    Ok(match lookup(db, id).await? {
+        Some(Lookup::Reservation(row)) => Some(row),
+        Some(Lookup::Void) | None => None,
+    })
 }

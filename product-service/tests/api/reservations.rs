@@ -207,10 +207,100 @@ async fn concurrent_first_releases_give_the_stock_back_once() {
 }
 
 #[tokio::test]
-async fn releasing_an_unknown_reservation_is_a_404() {
+async fn releasing_an_unknown_reservation_is_a_404_and_voids_the_id() {
     let app = spawn_app().await;
-    let code = assert_error(app.release(Uuid::new_v4()).await, 404).await;
+    let id = Uuid::new_v4();
+    let code = assert_error(app.release(id).await, 404).await;
     assert_eq!(code, "reservation_not_found");
+    // A reservation under the released id, arriving late, takes nothing.
+    let code = assert_error(app.reserve(id, 101, 3).await, 409).await;
+    assert_eq!(code, "reservation_released");
+    assert_eq!(app.stock_of(101).await, 150);
+    // The void id is no reservation, and releasing it again changes nothing.
+    assert_error(app.get(&format!("/reservations/{id}")).await, 404).await;
+    assert_eq!(
+        assert_error(app.release(id).await, 404).await,
+        "reservation_not_found"
+    );
+    assert_eq!(app.stock_of(101).await, 150);
+}
+
+#[tokio::test]
+async fn a_released_reservation_cannot_be_reserved_again() {
+    let app = spawn_app().await;
+    let id = Uuid::new_v4();
+    assert_eq!(app.reserve(id, 101, 4).await.status().as_u16(), 201);
+    assert_eq!(app.release(id).await.status().as_u16(), 200);
+    let code = assert_error(app.reserve(id, 101, 4).await, 409).await;
+    assert_eq!(code, "reservation_released");
+    assert_eq!(app.stock_of(101).await, 150);
+}
+
+#[tokio::test]
+async fn a_reservation_that_reaches_the_database_after_its_release_takes_nothing() {
+    let app = spawn_app().await;
+    let id = Uuid::new_v4();
+    // The reservation request is on its way but stuck: another transaction holds the row.
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT stock FROM products WHERE id = 101 FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let late = tokio::spawn({
+        let api = app.api.clone();
+        async move {
+            api.put_json(
+                &format!("/reservations/{id}"),
+                &serde_json::json!({"product_id": 101, "quantity": 5}),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Its caller gives up and releases the id: nothing is held yet, so the id becomes void.
+    let code = assert_error(app.release(id).await, 404).await;
+    assert_eq!(code, "reservation_not_found");
+    holder.rollback().await.unwrap();
+    let late = tokio::time::timeout(std::time::Duration::from_secs(10), late)
+        .await
+        .expect("the late reservation was answered")
+        .unwrap();
+    assert_eq!(assert_error(late, 409).await, "reservation_released");
+    assert_eq!(app.stock_of(101).await, 150);
+}
+
+#[tokio::test]
+async fn a_release_racing_an_uncommitted_reservation_waits_for_it_and_gives_its_stock_back() {
+    let app = spawn_app().await;
+    let id = Uuid::new_v4();
+    // A reservation is being made and has not committed yet.
+    let mut reserving = app.pool.begin().await.unwrap();
+    sqlx::query("UPDATE products SET stock = stock - 2 WHERE id = 101")
+        .execute(&mut *reserving)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO reservations (id, product_id, quantity, product_name, unit_price_cents, \
+         status) VALUES ($1, 101, 2, 'Wireless Keyboard', 4999, 'reserved')",
+    )
+    .bind(id)
+    .execute(&mut *reserving)
+    .await
+    .unwrap();
+    let release = tokio::spawn({
+        let api = app.api.clone();
+        async move { api.post_empty(&format!("/reservations/{id}/release")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    reserving.commit().await.unwrap();
+    let release = tokio::time::timeout(std::time::Duration::from_secs(10), release)
+        .await
+        .expect("the release was answered")
+        .unwrap();
+    assert_eq!(release.status().as_u16(), 200);
+    let body: Value = release.json().await.unwrap();
+    assert_eq!(body["status"], "released");
+    assert_eq!(app.stock_of(101).await, 150);
 }
 
 #[tokio::test]

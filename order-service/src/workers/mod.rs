@@ -1,0 +1,3 @@
+//! Background work started beside the server and stopped with it.
+
+pub mod recovery;
