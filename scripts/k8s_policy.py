@@ -23,7 +23,7 @@ import yaml
 PORTS = {"user-service": 5001, "product-service": 5002, "order-service": 5003}
 NAMESPACES = {"staging": "shop-staging", "production": "shop-production"}
 EXPECTED_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"}
-ORDER_CONFIG_KEYS = {"APP_USER_SERVICE_URL", "APP_PRODUCT_SERVICE_URL", "APP_DOWNSTREAM_TIMEOUT_MS"}
+ORDER_CONFIG_KEYS = {"APP_USER_SERVICE_URL", "APP_PRODUCT_SERVICE_URL", "APP_REQUEST_DEADLINE_MS"}
 
 
 def check(service: str, env: str, docs: list[dict]) -> list[str]:

@@ -1,5 +1,6 @@
 //! The benchmark: Postgres in a container, release builds of the three services on this
-//! machine, wrk driving `POST /orders` and then `GET /products/{id}`. Prints orders/s,
+//! machine, wrk driving `POST /orders` (without and then with a unique `Idempotency-Key` per
+//! request) and then `GET /products/{id}`. Prints orders/s,
 //! latency percentiles, errors and each service's peak RSS (VmHWM), and two calibration figures
 //! for comparing machines: `GET /health` (HTTP alone) and `pgbench -S` (Postgres alone).
 //!
@@ -167,6 +168,34 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &format!("http://127.0.0.1:{}/orders", SERVICES[2].1),
         Some(&script.display().to_string()),
     )?;
+    // The same orders, each with a key of its own: the key's row is written in the statement
+    // that begins the saga. Keys are unique per wrk thread, request and run.
+    let keyed_script = std::env::temp_dir().join("shop-bench-order-keyed.lua");
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis();
+    std::fs::write(
+        &keyed_script,
+        format!(
+            "local first, n, threads, sent = {first}, {products}, 0, 0\n\
+             function setup(thread)\n\
+               threads = threads + 1\n\
+               thread:set(\"tid\", threads)\n\
+             end\n\
+             request = function()\n\
+               sent = sent + 1\n\
+               local key = string.format('bench-{nonce}-%d-%d', tid, sent)\n\
+               local body = string.format('{{\"user_id\": 1, \"product_id\": %d, \"quantity\": 1}}', first + math.random(0, n - 1))\n\
+               return wrk.format(\"POST\", \"/orders\", {{[\"Content-Type\"] = \"application/json\", [\"Idempotency-Key\"] = key}}, body)\n\
+             end\n"
+        ),
+    )?;
+    let keyed = wrk(
+        connections,
+        duration,
+        &format!("http://127.0.0.1:{}/orders", SERVICES[2].1),
+        Some(&keyed_script.display().to_string()),
+    )?;
     let reads = wrk(
         connections,
         duration,
@@ -189,6 +218,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
     );
     println!("  POST /orders:         {}", orders.summary());
+    println!("  POST /orders, keyed:  {}", keyed.summary());
     println!("  GET /products/{{id}}:  {}", reads.summary());
     println!(
         "  calibration of this machine: GET /health (no database) {:.0} req/s; \
@@ -201,9 +231,23 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             peak_rss_kb(child.id())? as f64 / 1024.0
         );
     }
+    // Every saga has settled by now (the recovery worker would finish any that had not).
+    std::thread::sleep(Duration::from_secs(3));
     println!(
-        "  orders stored: {}",
-        psql("orders", "SELECT count(*) FROM orders")?
+        "  orders confirmed: {}; sagas rejected: {}, pending: {}; idempotency keys: {}",
+        psql(
+            "orders",
+            "SELECT count(*) FROM orders WHERE status = 'confirmed'"
+        )?,
+        psql(
+            "orders",
+            "SELECT count(*) FROM orders WHERE status = 'rejected'"
+        )?,
+        psql(
+            "orders",
+            "SELECT count(*) FROM orders WHERE status = 'pending'"
+        )?,
+        psql("orders", "SELECT count(*) FROM idempotency_keys")?,
     );
     let held = psql(
         "products",

@@ -96,6 +96,21 @@ pub fn test_all() -> anyhow::Result<()> {
         "cargo",
         &["test", "-p", "system-tests", "--test", "containers"],
     )?;
+    // The fault tests (kill -9, frozen providers, SIGTERM under load) run one at a time: their
+    // latency checks assume the machine is not running other systems meanwhile.
+    run(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "system-tests",
+            "--test",
+            "faults",
+            "--",
+            "--test-threads=1",
+            "--nocapture",
+        ],
+    )?;
     crate::compose::smoke()?;
     run("bash", &["scripts/ci-checks.sh"])?;
     println!(

@@ -3,7 +3,7 @@
 //! Needs the images `shop/<service>:$SHOP_IMAGE_TAG` (default `dev`): `cargo xtask test`
 //! builds them with compose first. Without Docker or the images, every test fails and says so.
 
-mod system;
+use system_tests::system;
 
 use std::time::{Duration, Instant};
 

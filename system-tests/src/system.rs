@@ -1,6 +1,8 @@
-//! Starting and driving the system: one private network, Postgres, three service containers.
+//! Starting and driving the system: one private network, Postgres, three service containers,
+//! and the faults a test can inject into them (kill -9, SIGTERM, a frozen process).
 
 use std::collections::HashMap;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor, PgConnection};
@@ -33,6 +35,11 @@ pub struct System {
 impl System {
     /// Starts Postgres and the three services, each ready to serve.
     pub async fn start() -> System {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the system with extra environment variables for order-service.
+    pub async fn start_with(order_service_env: &[(&str, &str)]) -> System {
         testkit::install_crypto_provider();
         let prefix = format!("shop-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let network = format!("{prefix}-net");
@@ -62,7 +69,7 @@ impl System {
         }
         let mut services = HashMap::new();
         for (name, port, db) in SERVICES {
-            let image = GenericImage::new(format!("shop/{name}"), tag())
+            let mut image = GenericImage::new(format!("shop/{name}"), tag())
                 .with_exposed_port(port.tcp())
                 .with_wait_for(WaitFor::message_on_stdout(format!("{name} listening")))
                 .with_network(network.clone())
@@ -79,9 +86,13 @@ impl System {
                     "APP_PRODUCT_SERVICE_URL",
                     format!("http://{prefix}-product-service:5002"),
                 )
-                .with_env_var("APP_DOWNSTREAM_TIMEOUT_MS", "2000")
                 .with_env_var("RUST_LOG", "info")
                 .with_startup_timeout(Duration::from_secs(60));
+            if name == "order-service" {
+                for (key, value) in order_service_env {
+                    image = image.with_env_var(*key, *value);
+                }
+            }
             let container = image.start().await.unwrap_or_else(|e| {
                 panic!(
                     "start shop/{name}:{} ({e}). Build the images first: `cargo xtask test` does",
@@ -98,7 +109,8 @@ impl System {
         }
     }
 
-    async fn api(&self, name: &str) -> Api {
+    /// A service's API on its current host port (it changes when the container restarts).
+    pub async fn api(&self, name: &str) -> Api {
         let (_, port, _) = SERVICES
             .iter()
             .find(|(n, _, _)| *n == name)
@@ -173,16 +185,140 @@ impl System {
 
     /// Rows in `table` of the service database `db`, read directly.
     pub async fn count(&self, db: &str, table: &str) -> i64 {
+        self.scalar(db, &format!("SELECT count(*) FROM {table}"))
+            .await
+    }
+
+    /// A direct connection to the service database `db` (for staging and checking state).
+    pub async fn connect(&self, db: &str) -> PgConnection {
         let url = format!(
             "postgres://postgres:postgres@127.0.0.1:{}/{db}",
             self.pg_port
         );
-        let mut conn = PgConnection::connect(&url)
+        PgConnection::connect(&url)
             .await
-            .expect("connect to a service database");
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .expect("connect to a service database")
+    }
+
+    /// The one integer `sql` answers in the service database `db`.
+    pub async fn scalar(&self, db: &str, sql: &str) -> i64 {
+        let mut conn = self.connect(db).await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(&mut conn)
             .await
-            .expect("count rows")
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The texts `sql` answers, one per row, in the service database `db`.
+    pub async fn texts(&self, db: &str, sql: &str) -> Vec<String> {
+        let mut conn = self.connect(db).await;
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Sends `signal` (`KILL`, `TERM`) to a service's process, as `docker kill` does.
+    pub async fn signal(&self, name: &str, signal: &str) {
+        let container = self.services[name].lock().await;
+        let status = Command::new("docker")
+            .args(["kill", "--signal", signal, container.id()])
+            .status()
+            .expect("run docker kill");
+        assert!(
+            status.success(),
+            "docker kill --signal {signal} {name} failed"
+        );
+    }
+
+    /// Waits up to `limit` for a service's container to have exited; its exit code.
+    pub async fn wait_exited(&self, name: &str, limit: Duration) -> i64 {
+        let started = Instant::now();
+        loop {
+            {
+                let container = self.services[name].lock().await;
+                if !container.is_running().await.expect("inspect the container") {
+                    return container.exit_code().await.ok().flatten().unwrap_or(-1);
+                }
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{name} still runs after {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Freezes every process of a service (the cgroup freezer, as SIGSTOP would).
+    pub async fn freeze(&self, name: &str) {
+        let container = self.services[name].lock().await;
+        container.pause().await.expect("pause the container");
+    }
+
+    /// Thaws a frozen service.
+    pub async fn thaw(&self, name: &str) {
+        let container = self.services[name].lock().await;
+        container.unpause().await.expect("unpause the container");
+    }
+
+    /// Creates a product through product-service's API; its id.
+    pub async fn create_product(&self, stock: i64) -> i64 {
+        let response = self
+            .products()
+            .await
+            .post_json(
+                "/products",
+                &serde_json::json!({"name": "Load Test Widget", "price_cents": 1000, "stock": stock}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201);
+        let product: serde_json::Value = response.json().await.expect("product JSON");
+        product["id"].as_i64().expect("a product id")
+    }
+
+    /// Waits up to `limit` for every order saga to be settled (none pending, no release due);
+    /// how long that took.
+    pub async fn wait_settled(&self, limit: Duration) -> Duration {
+        let started = Instant::now();
+        loop {
+            let unsettled = self
+                .scalar(
+                    "orders",
+                    "SELECT count(*) FROM orders WHERE status = 'pending' OR release_due",
+                )
+                .await;
+            if unsettled == 0 {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{unsettled} sagas still unsettled after {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Units of `product` held by live reservations, and units of its placed orders that
+    /// hold stock (confirmed or still cancelling).
+    pub async fn held_and_ordered_units(&self, product: i64) -> (i64, i64) {
+        let held = self
+            .scalar(
+                "products",
+                &format!(
+                    "SELECT coalesce(sum(quantity), 0)::int8 FROM reservations \
+                     WHERE status = 'reserved' AND product_id = {product}"
+                ),
+            )
+            .await;
+        let ordered = self
+            .scalar(
+                "orders",
+                &format!(
+                    "SELECT coalesce(sum(quantity), 0)::int8 FROM orders \
+                     WHERE status IN ('confirmed', 'cancelling') AND product_id = {product}"
+                ),
+            )
+            .await;
+        (held, ordered)
     }
 }
