@@ -30,6 +30,7 @@ use telemetry::CorrelationId;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::clients::resilience::NotSent;
 use crate::clients::{CallError, ProductClient, ProductClientError, UserClient, UserClientError};
 use crate::domain::{IdempotencyKey, OrderRequest, OrderStatus, RejectionReason, total_cents};
 use crate::store::orders::{
@@ -168,6 +169,13 @@ impl Saga {
         key: Option<IdempotencyKey>,
         correlation_id: &CorrelationId,
     ) -> Result<Placed, PlaceError> {
+        // With a breaker open the order cannot succeed: refuse it before writing anything.
+        // A request with a key is let through to the key first, so that a repeat is answered.
+        if key.is_none()
+            && let Some(refused) = self.open_breaker()
+        {
+            return Err(refused);
+        }
         let deadline = Instant::now() + self.settings.deadline;
         let begin = Begin {
             id: Uuid::new_v4(),
@@ -180,6 +188,9 @@ impl Saga {
             return Ok(replayed);
         }
         let id = begin.id;
+        if let Some(refused) = self.open_breaker() {
+            return self.reject(id, refused, false, deadline).await;
+        }
 
         let user = match self
             .users
@@ -263,6 +274,21 @@ impl Saga {
             }
             Ok(Err(e)) => self.reject(id, PlaceError::Store(e), true, deadline).await,
         }
+    }
+
+    /// The refusal to answer with while the breaker of a service the order needs is open.
+    fn open_breaker(&self) -> Option<PlaceError> {
+        let users = self.users.downstream();
+        if users.open_for().is_some() {
+            let e = crate::clients::not_sent(users, NotSent::BreakerOpen);
+            return Some(PlaceError::UserServiceUnavailable(e));
+        }
+        let products = self.products.downstream();
+        if products.open_for().is_some() {
+            let e = crate::clients::not_sent(products, NotSent::BreakerOpen);
+            return Some(PlaceError::ProductServiceUnavailable(e));
+        }
+        None
     }
 
     /// Records the pending order and claims its key. `Some` when the key already answers this

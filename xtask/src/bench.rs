@@ -1,6 +1,8 @@
 //! The benchmark: Postgres in a container, release builds of the three services on this
 //! machine, wrk driving `POST /orders` (without and then with a unique `Idempotency-Key` per
-//! request) and then `GET /products/{id}`. Prints orders/s,
+//! request) and then `GET /products/{id}`, then freezes product-service (SIGSTOP) under the
+//! same load to measure how fast orders are refused while its circuit breaker is open and how
+//! soon they succeed after the thaw. Prints orders/s,
 //! latency percentiles, errors and each service's peak RSS (VmHWM), and two calibration figures
 //! for comparing machines: `GET /health` (HTTP alone) and `pgbench -S` (Postgres alone).
 //!
@@ -202,6 +204,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &format!("http://127.0.0.1:{}/products/{product_id}", SERVICES[1].1),
         None,
     )?;
+    let frozen = freeze_product_service(&services, connections, &script, first)?;
     let health = wrk(
         connections,
         CALIBRATION_SECS,
@@ -221,6 +224,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     println!("  POST /orders, keyed:  {}", keyed.summary());
     println!("  GET /products/{{id}}:  {}", reads.summary());
     println!(
+        "  product-service frozen (SIGSTOP): the first {FREEZE_START_SECS} s: {} (max {}); \
+         then, breaker open: {}; orders succeed again {:.1} s after the thaw",
+        frozen.start.summary(),
+        frozen.start.max,
+        frozen.open.summary(),
+        frozen.recovered.as_secs_f64()
+    );
+    println!(
         "  calibration of this machine: GET /health (no database) {:.0} req/s; \
          pgbench -S -M prepared, 16 clients: {pgbench_tps:.0} selects/s",
         health.requests_per_sec
@@ -231,8 +242,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             peak_rss_kb(child.id())? as f64 / 1024.0
         );
     }
-    // Every saga has settled by now (the recovery worker would finish any that had not).
-    std::thread::sleep(Duration::from_secs(3));
+    // The releases of orders refused during the freeze are retried with backoff: wait until
+    // every saga has settled before counting.
+    wait_for("every saga to settle", Duration::from_secs(120), || {
+        psql(
+            "orders",
+            "SELECT count(*) FROM orders WHERE status = 'pending' OR release_due",
+        )
+        .is_ok_and(|n| n == "0")
+    })?;
     println!(
         "  orders confirmed: {}; sagas rejected: {}, pending: {}; idempotency keys: {}",
         psql(
@@ -261,6 +279,65 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
 /// Seconds of each calibration run.
 const CALIBRATION_SECS: u64 = 10;
+
+/// Seconds of the load run that starts when product-service is frozen (the breaker opens in
+/// it), and of the run right after it (the breaker is open all through). Together they stay
+/// under the breaker's open time (5 s), so that no half-open probe falls in the second run.
+const FREEZE_START_SECS: u64 = 2;
+const FREEZE_OPEN_SECS: u64 = 2;
+
+struct Frozen {
+    start: WrkResult,
+    open: WrkResult,
+    recovered: Duration,
+}
+
+/// Freezes product-service with SIGSTOP under the order load, measures the answers while it
+/// is frozen, thaws it, and measures how long until an order succeeds again.
+fn freeze_product_service(
+    services: &Services,
+    connections: u64,
+    script: &std::path::Path,
+    product: i64,
+) -> anyhow::Result<Frozen> {
+    let pid = services
+        .0
+        .iter()
+        .find(|(name, _)| *name == "product-service")
+        .map(|(_, child)| child.id().to_string())
+        .context("product-service runs")?;
+    let url = format!("http://127.0.0.1:{}/orders", SERVICES[2].1);
+    let script = script.display().to_string();
+    sh("kill", &["-STOP", &pid])?;
+    let measured = (|| {
+        let start = wrk(connections, FREEZE_START_SECS, &url, Some(&script))?;
+        let open = wrk(connections, FREEZE_OPEN_SECS, &url, Some(&script))?;
+        Ok::<_, anyhow::Error>((start, open))
+    })();
+    sh("kill", &["-CONT", &pid])?;
+    let (start, open) = measured?;
+    let thawed = Instant::now();
+    wait_for("an order after the thaw", Duration::from_secs(30), || {
+        Command::new("curl")
+            .args([
+                "-sf",
+                "-o",
+                "/dev/null",
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                &format!(r#"{{"user_id": 1, "product_id": {product}, "quantity": 1}}"#),
+                &url,
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    })?;
+    Ok(Frozen {
+        start,
+        open,
+        recovered: thawed.elapsed(),
+    })
+}
 
 /// What this machine's Postgres does on its own: `pgbench -S` (prepared primary-key selects,
 /// 16 clients, over TCP on 127.0.0.1) in a scratch database. Printed beside the results so that
@@ -378,6 +455,7 @@ struct WrkResult {
     requests_per_sec: f64,
     p50: String,
     p99: String,
+    max: String,
     non_2xx: u64,
     socket_errors: String,
     total: u64,
@@ -425,6 +503,10 @@ fn wrk(
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0),
         p50: field("50%").unwrap_or_default(),
+        // "Latency   <avg>  <stdev>  <max>  <+/- stdev>"
+        max: field("Latency")
+            .and_then(|l| l.split_whitespace().nth(2).map(str::to_owned))
+            .unwrap_or_default(),
         p99: field("99%").unwrap_or_default(),
         non_2xx: field("Non-2xx or 3xx responses:")
             .and_then(|v| v.parse().ok())

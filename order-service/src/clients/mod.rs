@@ -97,15 +97,10 @@ async fn send(
     deadline: Instant,
 ) -> Result<Response, CallError> {
     let service = downstream.name;
-    let not_sent = |reason: NotSent| CallError::Unreachable {
-        service,
-        reason: reason.to_string(),
-        retry_after: match reason {
-            NotSent::BreakerOpen => downstream.retry_after(),
-            NotSent::BulkheadFull | NotSent::DeadlineExceeded => DEFAULT_RETRY_AFTER,
-        },
+    let _permit = match downstream.enter() {
+        Ok(permit) => permit,
+        Err(reason) => return Err(not_sent(downstream, reason)),
     };
-    let _permit = downstream.enter().map_err(not_sent)?;
     let (client, request) = request
         .header(CORRELATION_ID_HEADER, correlation_id.as_str())
         .build_split();
@@ -139,13 +134,13 @@ async fn send(
             return Err(if maybe_acted {
                 CallError::Unavailable { service, reason }
             } else {
-                not_sent(NotSent::DeadlineExceeded)
+                not_sent(downstream, NotSent::DeadlineExceeded)
             });
         }
     };
     if !maybe_acted {
         if let Some(reason) = resilience::not_sent_reason(&error) {
-            return Err(not_sent(reason));
+            return Err(not_sent(downstream, reason));
         }
         return Err(CallError::Unreachable {
             service,
@@ -159,6 +154,18 @@ async fn send(
         None => error.to_string(),
     };
     Err(CallError::Unavailable { service, reason })
+}
+
+/// The error for a call that was not sent, and when to try again.
+pub fn not_sent(downstream: &Downstream, reason: NotSent) -> CallError {
+    CallError::Unreachable {
+        service: downstream.name,
+        reason: reason.to_string(),
+        retry_after: match reason {
+            NotSent::BreakerOpen => downstream.retry_after(),
+            NotSent::BulkheadFull | NotSent::DeadlineExceeded => DEFAULT_RETRY_AFTER,
+        },
+    }
 }
 
 /// Reads a JSON body; a body of the wrong shape is `Unexpected`.

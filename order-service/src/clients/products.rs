@@ -81,6 +81,11 @@ impl ProductClient {
         }
     }
 
+    /// The remote service's breaker and bulkhead.
+    pub fn downstream(&self) -> &Downstream {
+        &self.downstream
+    }
+
     /// `PUT /reservations/{id}`: reserves stock; safe to repeat with the same id, so retried
     /// on transient failures until `deadline`. The answer carries the product's name and unit
     /// price as they were when the stock was taken.

@@ -51,6 +51,11 @@ impl UserClient {
         }
     }
 
+    /// The remote service's breaker and bulkhead.
+    pub fn downstream(&self) -> &Downstream {
+        &self.downstream
+    }
+
     /// `GET /users/{id}`, retried on transient failures until `deadline`.
     pub async fn fetch_user(
         &self,

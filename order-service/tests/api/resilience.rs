@@ -90,6 +90,8 @@ async fn a_failing_dependency_opens_the_breaker_then_calls_fail_fast_unsent_unti
     // Give the background releases (which fail too, and count) a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let sent = app.product_calls("PUT").await.len();
+    let recorded = app.saga_count("rejected").await;
+    let refusing = Instant::now();
     let mut slowest = Duration::ZERO;
     for _ in 0..20 {
         let started = Instant::now();
@@ -109,6 +111,14 @@ async fn a_failing_dependency_opens_the_breaker_then_calls_fail_fast_unsent_unti
         app.product_calls("PUT").await.len(),
         sent,
         "no reservation was sent while the breaker was open"
+    );
+    // Refused before the saga began: nothing was written for them, but for the one call per
+    // 100 ms that goes on to the breaker to see whether it is still open.
+    let probes = refusing.elapsed().as_millis() / 100 + 1;
+    let written = app.saga_count("rejected").await - recorded;
+    assert!(
+        written as u128 <= probes,
+        "{written} sagas written, {probes} probes allowed"
     );
     // product-service recovers; once the breaker lets calls through again, orders succeed.
     tokio::time::sleep(Duration::from_millis(1100)).await;

@@ -70,7 +70,7 @@ async fn assert_consistent(system: &System, product: i64, outcomes: &[Outcome]) 
     (held, ordered)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_kills_of_order_service_under_load_lose_no_order_and_leak_no_stock() {
     let system = System::start().await;
     let product = system.create_product(STOCK).await;
@@ -192,7 +192,7 @@ async fn freeze_three_times(system: &System, provider: &str, product: i64) -> Ve
     outcomes
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn product_service_frozen_past_the_deadline_gets_fast_503s_and_leaks_no_stock() {
     let system = System::start().await;
     let product = system.create_product(STOCK).await;
@@ -207,7 +207,7 @@ async fn product_service_frozen_past_the_deadline_gets_fast_503s_and_leaks_no_st
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_service_frozen_past_the_deadline_gets_fast_503s_and_takes_no_stock() {
     let system = System::start().await;
     let product = system.create_product(STOCK).await;
@@ -231,7 +231,7 @@ async fn user_service_frozen_past_the_deadline_gets_fast_503s_and_takes_no_stock
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reservation_that_commits_after_its_caller_gave_up_ends_released() {
     let system = System::start().await;
     // Another transaction holds product 101's row: reservations of it wait.
@@ -281,7 +281,7 @@ async fn a_reservation_that_commits_after_its_caller_gave_up_ends_released() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_fails_no_request_it_accepted_and_leaks_no_stock() {
     let system = System::start().await;
     let product = system.create_product(STOCK).await;
