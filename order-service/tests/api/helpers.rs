@@ -168,6 +168,17 @@ impl TestApp {
             .await;
     }
 
+    /// Reservations succeed, each answered only after `delay`.
+    pub async fn reservations_take(&self, delay: std::time::Duration) {
+        Mock::given(method("PUT"))
+            .and(path_regex(r"^/reservations/[0-9a-f-]{36}$"))
+            .respond_with(move |request: &Request| {
+                reservation_echo("reserved", 201)(request).set_delay(delay)
+            })
+            .mount(&self.products)
+            .await;
+    }
+
     /// Reservations are refused for lack of stock.
     pub async fn reservations_lack_stock(&self) {
         Mock::given(method("PUT"))

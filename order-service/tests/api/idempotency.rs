@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use reqwest::Response;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{TestApp, assert_error, spawn_app};
@@ -58,18 +58,7 @@ async fn twenty_concurrent_requests_with_one_key_place_one_order_and_take_stock_
     app.user_exists(1).await;
     // The reservation takes a while, so the first request is still in flight when the others
     // arrive.
-    Mock::given(method("PUT"))
-        .and(path_regex(r"^/reservations/"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_delay(Duration::from_millis(300))
-                .set_body_json(json!({"id": "00000000-0000-0000-0000-000000000000", "product_id": 101,
-                    "quantity": 1, "product_name": "Wireless Keyboard", "unit_price_cents": 4999,
-                    "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null})),
-        )
-        .expect(1)
-        .mount(&app.products)
-        .await;
+    app.reservations_take(Duration::from_millis(300)).await;
     let responses = join_all((0..20).map(|_| app.place_with_key("burst-key", 1))).await;
     let mut placed = HashSet::new();
     let mut in_progress = 0;

@@ -132,16 +132,7 @@ async fn a_failing_dependency_opens_the_breaker_then_calls_fail_fast_unsent_unti
 async fn the_bulkhead_refuses_a_call_past_its_limit_at_once_and_sends_nothing() {
     let app = spawn_app_with(|s| s.downstream_max_concurrent = 2).await;
     app.user_exists(1).await;
-    Mock::given(method("PUT"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_delay(Duration::from_millis(400))
-                .set_body_json(json!({"id": "00000000-0000-0000-0000-000000000000", "product_id": 101,
-                    "quantity": 1, "product_name": "Wireless Keyboard", "unit_price_cents": 4999,
-                    "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null})),
-        )
-        .mount(&app.products)
-        .await;
+    app.reservations_take(Duration::from_millis(400)).await;
     let timed = |app: &TestApp| {
         let api = app.api.clone();
         async move {
@@ -234,16 +225,7 @@ async fn two_replicas_recover_abandoned_sagas_releasing_each_exactly_once() {
 async fn a_client_that_goes_away_mid_order_leaves_the_saga_settled_either_way() {
     let app = spawn_app_with(|s| s.request_deadline_ms = 500).await;
     app.user_exists(1).await;
-    Mock::given(method("PUT"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_delay(Duration::from_millis(300))
-                .set_body_json(json!({"id": "00000000-0000-0000-0000-000000000000", "product_id": 101,
-                    "quantity": 1, "product_name": "Wireless Keyboard", "unit_price_cents": 4999,
-                    "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null})),
-        )
-        .mount(&app.products)
-        .await;
+    app.reservations_take(Duration::from_millis(300)).await;
     app.releases_succeed(0..=1).await;
     let gave_up = app
         .client
@@ -270,16 +252,7 @@ async fn a_client_that_goes_away_mid_order_leaves_the_saga_settled_either_way() 
 async fn a_graceful_stop_lets_orders_in_flight_finish() {
     let app = spawn_app().await;
     app.user_exists(1).await;
-    Mock::given(method("PUT"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_delay(Duration::from_millis(500))
-                .set_body_json(json!({"id": "00000000-0000-0000-0000-000000000000", "product_id": 101,
-                    "quantity": 1, "product_name": "Wireless Keyboard", "unit_price_cents": 4999,
-                    "status": "reserved", "created_at": "2026-11-26T12:00:00Z", "released_at": null})),
-        )
-        .mount(&app.products)
-        .await;
+    app.reservations_take(Duration::from_millis(500)).await;
     let orders = join_all((0..10).map(|_| app.place_order(1, 101, 1)));
     let stop = async {
         tokio::time::sleep(Duration::from_millis(200)).await;

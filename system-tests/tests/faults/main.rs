@@ -23,7 +23,7 @@ const CLIENTS: usize = 32;
 
 /// A pseudo-random duration in `[from, to)`, from a random UUID (no extra dependency).
 fn random_between(from: Duration, to: Duration) -> Duration {
-    let span = (to - from).as_millis() as u128;
+    let span = (to - from).as_millis();
     from + Duration::from_millis((uuid::Uuid::new_v4().as_u128() % span.max(1)) as u64)
 }
 
