@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_nats::HeaderMap;
 use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::stream::RawMessageErrorKind;
 use async_nats::jetstream::{self, Context};
 use bytes::Bytes;
@@ -191,8 +191,9 @@ impl Broker {
                         tracing::info!(stream = %s.orders_stream, "orders stream created");
                         Ok(())
                     }
-                    // order-service created it meanwhile: exactly what was wanted.
-                    Err(e) if e.to_string().contains("already in use") => Ok(()),
+                    // order-service created it meanwhile: left as it is, like any existing one.
+                    Err(e) if matches!(e.kind(), CreateStreamErrorKind::JetStream(js)
+                        if js.error_code() == ErrorCode::STREAM_NAME_EXIST) => Ok(()),
                     Err(e) => Err(BrokerError::Refused(e.to_string())),
                 }
             }
