@@ -192,8 +192,12 @@ impl Broker {
                         Ok(())
                     }
                     // order-service created it meanwhile: left as it is, like any existing one.
-                    Err(e) if matches!(e.kind(), CreateStreamErrorKind::JetStream(js)
-                        if js.error_code() == ErrorCode::STREAM_NAME_EXIST) => Ok(()),
+                    Err(e)
+                        if matches!(e.kind(), CreateStreamErrorKind::JetStream(js)
+                        if js.error_code() == ErrorCode::STREAM_NAME_EXIST) =>
+                    {
+                        Ok(())
+                    }
                     Err(e) => Err(BrokerError::Refused(e.to_string())),
                 }
             }
