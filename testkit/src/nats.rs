@@ -174,3 +174,41 @@ fn remove_container() {
         drop(slot.take());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpStream;
+
+    use super::NatsServer;
+
+    /// The server's greeting line (`INFO {...}`), or the connection error.
+    fn greeting(url: &str) -> Result<String, String> {
+        let address = url.trim_start_matches("nats://");
+        let stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        BufReader::new(stream)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        Ok(line)
+    }
+
+    #[test]
+    fn a_dedicated_server_keeps_its_address_across_stop_and_restart() {
+        let server = NatsServer::start();
+        let info = greeting(server.url()).expect("the server answers");
+        assert!(info.starts_with("INFO "), "{info}");
+        assert!(info.contains("\"jetstream\":true"), "JetStream is on: {info}");
+        server.stop();
+        assert!(greeting(server.url()).is_err(), "a stopped server answers nothing");
+        server.restart();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while greeting(server.url()).is_err() {
+            assert!(std::time::Instant::now() < deadline, "no answer after restart");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
