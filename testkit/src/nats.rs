@@ -201,13 +201,22 @@ mod tests {
         let server = NatsServer::start();
         let info = greeting(server.url()).expect("the server answers");
         assert!(info.starts_with("INFO "), "{info}");
-        assert!(info.contains("\"jetstream\":true"), "JetStream is on: {info}");
+        assert!(
+            info.contains("\"jetstream\":true"),
+            "JetStream is on: {info}"
+        );
         server.stop();
-        assert!(greeting(server.url()).is_err(), "a stopped server answers nothing");
+        assert!(
+            greeting(server.url()).is_err(),
+            "a stopped server answers nothing"
+        );
         server.restart();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while greeting(server.url()).is_err() {
-            assert!(std::time::Instant::now() < deadline, "no answer after restart");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer after restart"
+            );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }

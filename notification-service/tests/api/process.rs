@@ -195,8 +195,9 @@ async fn killed_with_sigkill_mid_stream_and_restarted_it_sends_every_email_exact
             .await;
         expected.push(cancelled);
     }
-    // Kill when the database, not the SMTP sink, says a third is done, so the moment of the
-    // kill is not tied to any one email's acceptance.
+    // Kill once a third is recorded, after a random pause of up to 20 ms (dozens of emails
+    // here), so the kill falls anywhere in an email's handling rather than always just after
+    // a commit.
     let deadline = Instant::now() + Duration::from_secs(60);
     while setup.sent_rows().await < (2 * ORDERS / 3) as i64 {
         assert!(
@@ -205,6 +206,8 @@ async fn killed_with_sigkill_mid_stream_and_restarted_it_sends_every_email_exact
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+    let jitter = u64::from(Uuid::new_v4().as_bytes()[0]) * 20 / 256;
+    tokio::time::sleep(Duration::from_millis(jitter)).await;
     let mut first = first;
     first.child.kill().expect("SIGKILL");
     let _ = first.child.wait();
@@ -240,18 +243,16 @@ async fn killed_with_sigkill_mid_stream_and_restarted_it_sends_every_email_exact
     }
     // Sent twice is a failure, except for an event caught in that window, which is sent
     // again (with the same Message-ID) rather than risk never being sent.
-    let twice: Vec<_> = per_event
-        .iter()
-        .filter(|(event, n)| **n > 1 && !(**n == 2 && in_window.contains(*event)))
-        .collect();
-    assert!(twice.is_empty(), "sent more than once: {twice:?}");
     for event in &expected {
-        assert_eq!(
-            per_event.get(&event.to_string()),
-            Some(&1),
-            "event {event} missing"
+        let event = event.to_string();
+        let copies = per_event.get(&event).copied().unwrap_or(0);
+        assert!(copies >= 1, "event {event} missing");
+        assert!(
+            copies == 1 || (copies == 2 && in_window.contains(&event)),
+            "event {event} sent {copies} times"
         );
     }
+    assert_eq!(per_event.len(), expected.len(), "emails for unknown events");
     assert_eq!(emails.len(), 2 * ORDERS + in_window.len());
     assert_eq!(setup.sent_rows().await, (2 * ORDERS) as i64);
     for order in &orders {
@@ -264,8 +265,9 @@ async fn killed_with_sigkill_mid_stream_and_restarted_it_sends_every_email_exact
         assert!(position("is confirmed") < position("has been cancelled"));
     }
     println!(
-        "killed after {at_kill} of {} emails ({} caught between SMTP acceptance and COMMIT, \
-         sent again); the restarted process finished in {recovery:?}",
+        "killed {jitter} ms after the 66th commit, with {at_kill} of {} emails accepted ({} \
+         caught between SMTP acceptance and COMMIT, sent again); the restarted process \
+         finished in {recovery:?}",
         2 * ORDERS,
         in_window.len()
     );
