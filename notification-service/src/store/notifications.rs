@@ -132,20 +132,6 @@ pub async fn insert_notification_once<E>(
     Ok(outcome)
 }
 
-/// Whether a notification for this event exists.
-pub async fn notification_exists(db: &Db, event_id: Uuid) -> Result<bool, StoreError> {
-    Ok(db
-        .run(async |conn| {
-            sqlx::query_scalar::<_, bool>(
-                "SELECT EXISTS (SELECT 1 FROM notifications WHERE event_id = $1)",
-            )
-            .bind(event_id)
-            .fetch_one(conn)
-            .await
-        })
-        .await?)
-}
-
 /// Lists notifications, oldest first, of one order or of all, with the total count.
 pub async fn list_notifications(
     db: &Db,
