@@ -61,7 +61,8 @@ pub struct Settings {
     pub smtp_password: String,
     /// The `From` of every email, `Name <address>` or an address (`APP_SMTP_FROM`).
     pub smtp_from: String,
-    /// Milliseconds one SMTP command may take before the attempt fails (`APP_SMTP_TIMEOUT_MS`).
+    /// Milliseconds one email may take, connecting included, before the attempt fails
+    /// (`APP_SMTP_TIMEOUT_MS`).
     pub smtp_timeout_ms: u64,
 }
 

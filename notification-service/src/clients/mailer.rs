@@ -138,6 +138,15 @@ impl Mailer {
         })
     }
 
+    /// The same mailer with connections of its own: each actix worker thread (a runtime of its
+    /// own) gets one, so that a connection is only ever used on the runtime that opened it.
+    pub fn with_own_connections(&self) -> Self {
+        Self {
+            idle: Arc::new(Mutex::new(Vec::new())),
+            ..self.clone()
+        }
+    }
+
     /// Sends one email; returns once the server has accepted it (its reply to `DATA`).
     ///
     /// `message_id` becomes the `Message-ID` header: derived from the event id, it is the same
@@ -168,7 +177,7 @@ impl Mailer {
             .body(content.text.clone())
             .map_err(|e| MailError::InvalidRecipient(e.to_string()))?;
         // Connecting, the commands and the message together: a stuck server costs at most this.
-        let limit = self.server.timeout * 3;
+        let limit = self.server.timeout;
         match tokio::time::timeout(limit, self.transmit(&message)).await {
             Ok(result) => result,
             Err(_) => Err(MailError::Unavailable(format!(

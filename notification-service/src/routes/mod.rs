@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig, broker: &Broker, mailer: &Mailer) {
         }
     });
     cfg.app_data(web::Data::new(broker.clone()))
-        .app_data(web::Data::new(mailer.clone()))
+        .app_data(web::Data::new(mailer.with_own_connections()))
         .app_data(web::Data::new(readiness))
         .service(notifications::list_notifications)
         .service(dead_letters::list_dead_letters)
