@@ -240,13 +240,17 @@ impl Broker {
     }
 
     /// Publishes a poison message to the dead-letter stream and waits for JetStream's ack;
-    /// returns its id there. Written twice (a crash before the original was acked), it is
+    /// returns its id there. Its headers are the original's (but JetStream's `Nats-*` ones)
+    /// and the `Dead-Letter-*` ones. Written twice (a crash before the original was acked), it is
     /// stored once: its `Nats-Msg-Id` names the original stream and sequence.
     pub async fn dead_letter(&self, poison: &Poison<'_>) -> Result<u64, BrokerError> {
         let mut headers = HeaderMap::new();
         if let Some(original) = poison.headers {
             for (name, values) in original.iter() {
-                if AsRef::<str>::as_ref(name).eq_ignore_ascii_case(MESSAGE_ID_HEADER) {
+                // JetStream's own headers (Nats-Msg-Id, Nats-Expected-…) would make the
+                // dead-letter publish a duplicate or fail its expectations.
+                let name_text: &str = name.as_ref();
+                if name_text.len() >= 5 && name_text[..5].eq_ignore_ascii_case("nats-") {
                     continue;
                 }
                 for value in values {

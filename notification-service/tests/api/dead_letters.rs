@@ -218,3 +218,23 @@ async fn dead_letters_are_paginated_and_bad_ids_get_clear_errors() {
         "dead_letter_not_found"
     );
 }
+
+#[tokio::test]
+async fn jetstream_headers_of_the_original_do_not_stop_it_being_dead_lettered() {
+    let app = spawn_app().await;
+    // A publisher may pin its publish to a stream; copied onto the dead letter, that
+    // expectation would fail the dead-letter publish.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "poison-pinned");
+    headers.insert("Nats-Expected-Stream", app.names.orders_stream.as_str());
+    headers.insert("X-Correlation-ID", "corr-pinned");
+    app.jetstream
+        .publish_with_headers(app.names.created(), headers, "not json".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("acked");
+    let letters = app.wait_for_dead_letters(1, WAIT).await;
+    assert_eq!(letters["items"][0]["event_id"], "poison-pinned");
+    assert_eq!(letters["items"][0]["correlation_id"], "corr-pinned");
+}

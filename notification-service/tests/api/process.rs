@@ -265,7 +265,7 @@ async fn killed_with_sigkill_mid_stream_and_restarted_it_sends_every_email_exact
         assert!(position("is confirmed") < position("has been cancelled"));
     }
     println!(
-        "killed {jitter} ms after the 66th commit, with {at_kill} of {} emails accepted ({} \
+        "killed {jitter} ms after a third was recorded, with {at_kill} of {} emails accepted ({} \
          caught between SMTP acceptance and COMMIT, sent again); the restarted process \
          finished in {recovery:?}",
         2 * ORDERS,
