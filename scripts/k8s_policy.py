@@ -21,12 +21,12 @@ from pathlib import Path
 import yaml
 
 PORTS = {"user-service": 5001, "product-service": 5002, "order-service": 5003, "notification-service": 5004}
-NAMESPACES = {"staging": "shop-staging", "production": "shop-production"}
-EXPECTED_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"}
-ORDER_CONFIG_KEYS = {"APP_USER_SERVICE_URL", "APP_PRODUCT_SERVICE_URL", "APP_DOWNSTREAM_TIMEOUT_MS"}
 # notification-service takes these from its ConfigMap (envFrom); production runs R3 streams.
 NOTIFICATION_CONFIG_KEYS = {"APP_NATS_URL", "APP_STREAM_REPLICAS", "APP_SMTP_HOST", "APP_SMTP_PORT", "APP_SMTP_TLS", "APP_SMTP_FROM"}
 STREAM_REPLICAS = {"base": "1", "staging": "1", "production": "3"}
+NAMESPACES = {"staging": "shop-staging", "production": "shop-production"}
+EXPECTED_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"}
+ORDER_CONFIG_KEYS = {"APP_USER_SERVICE_URL", "APP_PRODUCT_SERVICE_URL", "APP_DOWNSTREAM_TIMEOUT_MS"}
 
 
 def check(service: str, env: str, docs: list[dict]) -> list[str]:
