@@ -184,3 +184,30 @@ async fn many_orders_each_get_their_confirmation_before_their_cancellation() {
     }
     assert_eq!(app.smtp.settle(QUIET).await.len(), 40);
 }
+
+#[tokio::test]
+async fn an_event_of_a_type_it_does_not_handle_is_acked_and_ignored() {
+    let app = spawn_app().await;
+    let mut other = order_event(
+        "created",
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        "alice@example.com",
+    );
+    other["type"] = serde_json::json!("order.shipped");
+    publish(
+        &app.jetstream,
+        app.names.created(),
+        Some("shipped-1"),
+        "c",
+        other.to_string().into(),
+    )
+    .await;
+    let next = Uuid::new_v4();
+    app.publish_event("created", next, Uuid::new_v4(), "alice@example.com")
+        .await;
+    let emails = app.smtp.wait_for(1, WAIT).await;
+    assert_eq!(event_id_of(&emails[0]), next.to_string());
+    assert_eq!(app.smtp.settle(QUIET).await.len(), 1);
+    assert_eq!(app.dead_letters().await["total"], 0, "not a poison message");
+}

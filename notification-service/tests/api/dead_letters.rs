@@ -238,3 +238,22 @@ async fn jetstream_headers_of_the_original_do_not_stop_it_being_dead_lettered() 
     assert_eq!(letters["items"][0]["event_id"], "poison-pinned");
     assert_eq!(letters["items"][0]["correlation_id"], "corr-pinned");
 }
+
+#[tokio::test]
+async fn an_email_the_smtp_server_rejects_for_good_is_dead_lettered_at_once() {
+    let app = spawn_app().await;
+    app.smtp.reject(true);
+    let rejected = Uuid::new_v4();
+    app.publish_event("created", rejected, Uuid::new_v4(), "gone@example.com")
+        .await;
+    let letters = app.wait_for_dead_letters(1, WAIT).await;
+    let letter = &letters["items"][0];
+    assert_eq!(letter["event_id"], rejected.to_string());
+    assert_eq!(letter["deliveries"], 1, "a 5xx is not retried");
+    let reason = letter["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("the SMTP server refused the message"),
+        "{reason}"
+    );
+    assert_eq!(app.notification_count().await, 0);
+}

@@ -54,6 +54,8 @@ struct State {
     refuse: AtomicBool,
     /// Refuse this many more transactions, then accept again.
     refuse_next: AtomicU32,
+    /// Reject every recipient for good (550) while set.
+    reject: AtomicBool,
     /// Milliseconds to wait before answering the end of `DATA`.
     data_delay_ms: AtomicU64,
     /// Transactions that reached `DATA` (accepted or not yet answered).
@@ -92,6 +94,11 @@ impl SmtpSink {
     /// Refuse (451) every transaction from now on, or accept again.
     pub fn refuse(&self, on: bool) {
         self.state.refuse.store(on, Ordering::SeqCst);
+    }
+
+    /// Reject (550, permanent) every recipient from now on, or accept again.
+    pub fn reject(&self, on: bool) {
+        self.state.reject.store(on, Ordering::SeqCst);
     }
 
     /// Refuse (451) the next `n` transactions.
@@ -179,6 +186,9 @@ async fn session(stream: TcpStream, state: Arc<State>) {
                 }
             }
             "RCPT" if refused => "503 5.5.1 no valid sender\r\n".to_owned(),
+            "RCPT" if state.reject.load(Ordering::SeqCst) => {
+                "550 5.1.1 mailbox unavailable\r\n".to_owned()
+            }
             "RCPT" => {
                 let address = command
                     .split_once(':')
