@@ -162,7 +162,7 @@ impl Drop for Service {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_with_sigkill_mid_stream_and_restarted_it_sends_every_email_exactly_once() {
+async fn sigkill_mid_stream_then_restart_sends_each_email_once_bar_one_caught_mid_commit() {
     const ORDERS: usize = 100;
     let setup = Setup::new().await;
     let first = setup.start(1).await;
