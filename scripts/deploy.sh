@@ -14,7 +14,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 <user-service|product-service|order-service> <staging|production> <image>" >&2
+  echo "usage: $0 <user-service|product-service|order-service|notification-service> <staging|production> <image>" >&2
   exit 2
 }
 
@@ -24,7 +24,7 @@ environment=$2
 image=$3
 
 case "$service" in
-  user-service | product-service | order-service) ;;
+  user-service | product-service | order-service | notification-service) ;;
   *) usage ;;
 esac
 case "$environment" in

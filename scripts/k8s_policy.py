@@ -20,7 +20,10 @@ from pathlib import Path
 
 import yaml
 
-PORTS = {"user-service": 5001, "product-service": 5002, "order-service": 5003}
+PORTS = {"user-service": 5001, "product-service": 5002, "order-service": 5003, "notification-service": 5004}
+# notification-service takes these from its ConfigMap (envFrom); production runs R3 streams.
+NOTIFICATION_CONFIG_KEYS = {"APP_NATS_URL", "APP_STREAM_REPLICAS", "APP_SMTP_HOST", "APP_SMTP_PORT", "APP_SMTP_TLS", "APP_SMTP_FROM"}
+STREAM_REPLICAS = {"base": "1", "staging": "1", "production": "3"}
 NAMESPACES = {"staging": "shop-staging", "production": "shop-production"}
 EXPECTED_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"}
 ORDER_CONFIG_KEYS = {"APP_USER_SERVICE_URL", "APP_PRODUCT_SERVICE_URL", "APP_REQUEST_DEADLINE_MS"}
@@ -48,7 +51,7 @@ def check(service: str, env: str, docs: list[dict]) -> list[str]:
         if doc.get("kind") == "Namespace":
             fail("a Namespace is rendered: namespaces are shared, create them once (deploy/README.md)")
 
-    allowed = EXPECTED_KINDS | ({"ConfigMap"} if service == "order-service" else set())
+    allowed = EXPECTED_KINDS | ({"ConfigMap"} if service in ("order-service", "notification-service") else set())
     for kind in sorted(set(by_kind) - allowed):
         fail(f"unexpected kind {kind}")
     for kind in sorted(allowed - set(by_kind)):
@@ -141,6 +144,9 @@ def check(service: str, env: str, docs: list[dict]) -> list[str]:
             if cm is None or cm_ref.get("key") not in cm.get("data", {}):
                 fail(f"container {cname} env {name} does not resolve to a key of a rendered ConfigMap")
 
+        if service == "notification-service":
+            problems.extend(f"{service}/{env}: {p}" for p in notification_config(c, by_kind, env))
+
     for svc in by_kind.get("Service", []):
         if svc["spec"].get("selector") != selector:
             fail("Service selector differs from the Deployment selector")
@@ -163,6 +169,31 @@ def check(service: str, env: str, docs: list[dict]) -> list[str]:
             fail("PodDisruptionBudget must be policy/v1")
         if pdb["spec"].get("selector", {}).get("matchLabels") != selector:
             fail("PodDisruptionBudget selector differs from the Deployment selector")
+    return problems
+
+
+def notification_config(container: dict, by_kind: dict, env: str) -> list[str]:
+    """notification-service's settings: one ConfigMap through envFrom, with every key it needs,
+    the stream replicas of the environment, and SMTP credentials only from a Secret."""
+    problems = []
+    configmaps = {cm["metadata"]["name"]: cm for cm in by_kind.get("ConfigMap", [])}
+    refs = [e.get("configMapRef", {}).get("name") for e in container.get("envFrom", [])]
+    data: dict = {}
+    for ref in refs:
+        if ref not in configmaps:
+            problems.append(f"envFrom names ConfigMap {ref!r}, which is not rendered")
+        else:
+            data.update(configmaps[ref].get("data", {}))
+    for key in sorted(NOTIFICATION_CONFIG_KEYS - set(data)):
+        problems.append(f"ConfigMap lacks {key}")
+    if data.get("APP_STREAM_REPLICAS") != STREAM_REPLICAS[env]:
+        problems.append(f"APP_STREAM_REPLICAS is {data.get('APP_STREAM_REPLICAS')!r}, expected {STREAM_REPLICAS[env]!r}")
+    for key in ("APP_SMTP_USERNAME", "APP_SMTP_PASSWORD"):
+        if key in data:
+            problems.append(f"{key} is in a ConfigMap: credentials come from a Secret")
+        env_var = {e.get("name"): e for e in container.get("env", [])}.get(key, {})
+        if "value" in env_var:
+            problems.append(f"{key} has a literal value: credentials come from a Secret")
     return problems
 
 

@@ -39,7 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 
-SERVICES = ("user-service", "product-service", "order-service")
+SERVICES = ("user-service", "product-service", "order-service", "notification-service")
 
 
 def github_glob_to_regex(pattern: str) -> re.Pattern[str]:
@@ -204,36 +204,43 @@ def _tag(tag: str, expected: set[str]) -> Scenario:
     return Scenario(f"tag {tag}", Event("push", "tag", tag, ()), frozenset(expected))
 
 
-ALL3 = set(SERVICES)
+ALL_SERVICES = set(SERVICES)
 SHARED = "shared-checks"
 
 SCENARIOS: list[Scenario] = [
     _pr("user-service code", "user-service/src/routes/users.rs", expected={"user-service", SHARED}),
     _pr("product-service code", "product-service/src/store/mod.rs", expected={"product-service", SHARED}),
     _pr("order-service code", "order-service/src/clients/user.rs", expected={"order-service", SHARED}),
+    _pr("notification-service code", "notification-service/src/workers/consumer.rs", expected={"notification-service", SHARED}),
+    _pr("notification-service migration", "notification-service/migrations/0002_x.sql", expected={"notification-service"}),
     _pr("user-service openapi.json", "user-service/openapi.json", expected={"user-service"}),
     _pr("product-service migration", "product-service/migrations/0002_stock.sql", expected={"product-service"}),
     _pr("order-service Dockerfile", "order-service/Dockerfile", expected={"order-service"}),
     _pr("order-service README", "order-service/README.md", expected={"order-service"}),
-    _pr("telemetry crate", "telemetry/src/lib.rs", expected=ALL3 | {SHARED}),
-    _pr("http-plumbing crate", "http-plumbing/src/errors.rs", expected=ALL3 | {SHARED}),
-    _pr("testkit crate", "testkit/src/lib.rs", expected=ALL3 | {SHARED}),
-    _pr("pg-testkit crate (layout name)", "pg-testkit/src/lib.rs", expected=ALL3 | {SHARED}),
-    _pr("Cargo.lock", "Cargo.lock", expected=ALL3 | {SHARED}),
-    _pr("root Cargo.toml", "Cargo.toml", expected=ALL3 | {SHARED}),
+    _pr("telemetry crate", "telemetry/src/lib.rs", expected=ALL_SERVICES | {SHARED}),
+    _pr("http-plumbing crate", "http-plumbing/src/errors.rs", expected=ALL_SERVICES | {SHARED}),
+    _pr("testkit crate", "testkit/src/lib.rs", expected=ALL_SERVICES | {SHARED}),
+    _pr("pg-testkit crate (layout name)", "pg-testkit/src/lib.rs", expected=ALL_SERVICES | {SHARED}),
+    _pr("Cargo.lock", "Cargo.lock", expected=ALL_SERVICES | {SHARED}),
+    _pr("root Cargo.toml", "Cargo.toml", expected=ALL_SERVICES | {SHARED}),
     _pr("contract order->user", "contracts/order-service-user-service.json", expected={"order-service", "user-service"}),
     _pr("contract order->product", "contracts/order-service-product-service.json", expected={"order-service", "product-service"}),
+    # order-service joins this row when it verifies the message contract (its workflow then
+    # watches contracts/*-order-service.json, as the other providers' do).
+    _pr("message contract notification->order", "contracts/notification-service-order-service.json", expected={"notification-service"}),
+    _pr("notification-service k8s overlay", "deploy/k8s/notification-service/overlays/production/kustomization.yaml", expected={"notification-service", SHARED}),
+    _pr("NATS cluster manifests", "deploy/k8s/nats/base/statefulset.yaml", expected={SHARED}),
     _pr("user-service k8s overlay", "deploy/k8s/user-service/overlays/production/kustomization.yaml", expected={"user-service", SHARED}),
     _pr("order-service k8s base", "deploy/k8s/order-service/base/deployment.yaml", expected={"order-service", SHARED}),
     _pr("user-service workflow", ".github/workflows/user-service.yml", expected={"user-service", SHARED}),
-    _pr("reusable pipeline", ".github/workflows/_service-pipeline.yml", expected=ALL3 | {SHARED}),
-    _pr("composite action", ".github/actions/setup-rust/action.yml", expected=ALL3 | {SHARED}),
-    _pr("crate_version.py", "scripts/crate_version.py", expected=ALL3 | {SHARED}),
+    _pr("reusable pipeline", ".github/workflows/_service-pipeline.yml", expected=ALL_SERVICES | {SHARED}),
+    _pr("composite action", ".github/actions/setup-rust/action.yml", expected=ALL_SERVICES | {SHARED}),
+    _pr("crate_version.py", "scripts/crate_version.py", expected=ALL_SERVICES | {SHARED}),
     # Cargo.lock starts all three; scripts/change_scope.py then lets only order-service deploy.
     _push(
         "order-service release commit*",
         "order-service/Cargo.toml", "order-service/CHANGELOG.md", "Cargo.lock",
-        expected=ALL3 | {SHARED},
+        expected=ALL_SERVICES | {SHARED},
     ),
     _pr("xtask", "xtask/src/main.rs", expected={SHARED}),
     _pr("release-plz.toml", "release-plz.toml", expected={SHARED}),
@@ -245,6 +252,7 @@ SCENARIOS: list[Scenario] = [
     _tag("user-service-v0.2.0", {"user-service"}),
     _tag("product-service-v1.0.1", {"product-service"}),
     _tag("order-service-v0.2.0", {"order-service"}),
+    _tag("notification-service-v0.1.1", {"notification-service"}),
     _tag("v1.0.0", set()),
 ]
 

@@ -2,7 +2,8 @@
 # First-start init script of the compose `postgres` service (mounted on /docker-entrypoint-initdb.d;
 # runs once, when the data volume is empty): one database and one login role per service, the role
 # owning its database. CONNECT is revoked from PUBLIC on each, so a service's role cannot open
-# another service's database. Passwords: USERS_DB_PASSWORD, PRODUCTS_DB_PASSWORD, ORDERS_DB_PASSWORD.
+# another service's database. Passwords: USERS_DB_PASSWORD, PRODUCTS_DB_PASSWORD, ORDERS_DB_PASSWORD,
+# NOTIFICATIONS_DB_PASSWORD.
 set -euo pipefail
 
 create_service_database() {
@@ -20,3 +21,4 @@ SQL
 create_service_database users users_svc "${USERS_DB_PASSWORD:?is not set}"
 create_service_database products products_svc "${PRODUCTS_DB_PASSWORD:?is not set}"
 create_service_database orders orders_svc "${ORDERS_DB_PASSWORD:?is not set}"
+create_service_database notifications notifications_svc "${NOTIFICATIONS_DB_PASSWORD:?is not set}"

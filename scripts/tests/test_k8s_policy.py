@@ -14,7 +14,7 @@ import yaml
 from k8s_policy import check
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("user-service", "product-service", "order-service")
+SERVICES = ("user-service", "product-service", "order-service", "notification-service")
 
 
 def render(service: str, env: str) -> list[dict]:
@@ -72,3 +72,25 @@ def test_policy_rejects(mutation):
     docs = copy.deepcopy(render("order-service", "production"))
     MUTATIONS[mutation](docs)
     assert check("order-service", "production", docs), f"{mutation} was not detected"
+
+
+def notification_config(docs):
+    return next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+
+
+NOTIFICATION_MUTATIONS = {
+    "one stream replica in production": lambda docs: notification_config(docs).update(APP_STREAM_REPLICAS="1"),
+    "no NATS URL": lambda docs: notification_config(docs).pop("APP_NATS_URL"),
+    "SMTP password in the ConfigMap": lambda docs: notification_config(docs).update(APP_SMTP_PASSWORD="x"),
+    "literal SMTP password": lambda docs: next(
+        e for e in container(docs)["env"] if e["name"] == "APP_SMTP_PASSWORD"
+    ).update(value="hunter2"),
+    "dangling envFrom": lambda docs: container(docs)["envFrom"][0]["configMapRef"].update(name="missing"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(NOTIFICATION_MUTATIONS))
+def test_policy_rejects_notification_service(mutation):
+    docs = copy.deepcopy(render("notification-service", "production"))
+    NOTIFICATION_MUTATIONS[mutation](docs)
+    assert check("notification-service", "production", docs), f"{mutation} was not detected"

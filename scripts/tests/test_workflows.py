@@ -34,7 +34,7 @@ ALL_FILES = WORKFLOW_FILES + ACTION_FILES
 
 def test_the_expected_files_exist():
     names = {p.name for p in WORKFLOW_FILES}
-    assert {"user-service.yml", "product-service.yml", "order-service.yml", "_service-pipeline.yml", "shared-checks.yml"} <= names
+    assert {"user-service.yml", "product-service.yml", "order-service.yml", "notification-service.yml", "_service-pipeline.yml", "shared-checks.yml"} <= names
     assert ACTION_FILES
 
 
@@ -111,6 +111,7 @@ EXPECTED_ROLES = {
     "user-service": (False, ["user-service"]),
     "product-service": (False, ["product-service"]),
     "order-service": (True, ["user-service", "product-service"]),
+    "notification-service": (True, ["order-service"]),
 }
 
 

@@ -4,6 +4,7 @@
 //! - [`checks`]: checks every service must pass (health, readiness, correlation IDs, docs).
 //! - [`contracts`]: provider-side Pact verification that fails when nothing was verified.
 //! - [`http`]: a client for black-box calls and the error-envelope assertion.
+//! - [`nats`]: a real NATS server (JetStream) per test binary, or a dedicated one to stop.
 //! - [`openapi`]: the drift check between a served OpenAPI document and the committed file.
 //! - [`spec_check`]: every contract interaction must be valid against the provider's spec.
 //! - [`install_crypto_provider`]: makes `reqwest` clients usable in test binaries that link Pact.
@@ -11,6 +12,7 @@
 pub mod checks;
 pub mod contracts;
 pub mod http;
+pub mod nats;
 pub mod openapi;
 pub mod postgres;
 pub mod spec_check;

@@ -32,7 +32,7 @@ fn compose_run(args: &[&str]) -> anyhow::Result<()> {
     run(program, &all)
 }
 
-/// Builds the three service images as compose names them (`shop/<service>:dev`).
+/// Builds the service images as compose names them (`shop/<service>:dev`).
 ///
 /// With `BUILD_TARGET=prebuilt` (the offline path) the release binaries are built here first.
 pub fn build_images() -> anyhow::Result<()> {
@@ -49,6 +49,8 @@ pub fn build_images() -> anyhow::Result<()> {
                 "product-service",
                 "-p",
                 "order-service",
+                "-p",
+                "notification-service",
             ],
         )?;
     }
@@ -77,7 +79,7 @@ fn smoke_steps() -> anyhow::Result<()> {
         .context("the order has an id")?
         .to_owned();
     println!("compose: seed curl answered 201, order {id}");
-    for port in [5001, 5002, 5003] {
+    for port in [5001, 5002, 5003, 5004] {
         let status = curl_status(&format!("http://127.0.0.1:{port}/swagger-ui/"))?;
         if status != 200 {
             bail!("Swagger UI on port {port} answered {status}");
@@ -128,7 +130,8 @@ fn wait_healthy(limit: Duration) -> anyhow::Result<()> {
                 .output()?;
             states.push(String::from_utf8_lossy(&out.stdout).trim().to_owned());
         }
-        if ids.len() == 4 && states.iter().all(|s| s.ends_with(" healthy")) {
+        // postgres, nats and the four services.
+        if ids.len() == 6 && states.iter().all(|s| s.ends_with(" healthy")) {
             return Ok(());
         }
         if started.elapsed() > limit {

@@ -11,6 +11,10 @@ use crate::run::{root, run};
 const CONSUMER: &str = "order-service";
 /// The providers that verify them.
 const PROVIDERS: [&str; 2] = ["user-service", "product-service"];
+/// Message contracts (Pact V4 asynchronous messages) as (consumer, provider): each consumer's
+/// `--test contracts` writes `contracts/<consumer>-<provider>.json`, regenerated and
+/// drift-checked here like the HTTP ones. Their providers' verification is not in this cycle.
+const MESSAGE_CONTRACTS: [(&str, &str); 1] = [("notification-service", "order-service")];
 
 /// Runs the whole cycle; fails on any drift, failed verification or disagreement.
 pub fn cycle() -> anyhow::Result<()> {
@@ -23,6 +27,7 @@ pub fn cycle() -> anyhow::Result<()> {
         }
     }
     run("cargo", &["test", "-p", CONSUMER, "--test", "contracts"])?;
+    regenerate_message_contracts(&dir)?;
     run("git", &["add", "--intent-to-add", "contracts"])?;
     run("git", &["diff", "--exit-code", "--stat", "--", "contracts"])
         .context("the regenerated contracts differ from the committed ones: commit them if the change is intended")?;
@@ -42,7 +47,44 @@ pub fn cycle() -> anyhow::Result<()> {
             &["test", "-p", provider, "--test", "api", "contract::"],
         )?;
     }
-    summarise()
+    summarise()?;
+    summarise_message_contracts()
+}
+
+/// Deletes and regenerates the message contracts (see [`MESSAGE_CONTRACTS`]).
+fn regenerate_message_contracts(dir: &std::path::Path) -> anyhow::Result<()> {
+    for (consumer, provider) in MESSAGE_CONTRACTS {
+        let file = dir.join(format!("{consumer}-{provider}.json"));
+        if file.exists() {
+            fs::remove_file(&file).with_context(|| format!("remove {}", file.display()))?;
+        }
+        run("cargo", &["test", "-p", consumer, "--test", "contracts"])?;
+    }
+    Ok(())
+}
+
+/// Prints the interactions of each message contract; fails on an empty one.
+fn summarise_message_contracts() -> anyhow::Result<()> {
+    for (consumer, provider) in MESSAGE_CONTRACTS {
+        let name = format!("{consumer}-{provider}");
+        let contract: Value = serde_json::from_str(&fs::read_to_string(
+            root().join(format!("contracts/{name}.json")),
+        )?)?;
+        let interactions = contract["interactions"].as_array().map_or(0, Vec::len);
+        println!(
+            "  {name}: {interactions} message interactions (verified by {provider}: not in this cycle)"
+        );
+        for interaction in contract["interactions"].as_array().into_iter().flatten() {
+            println!(
+                "    - {}",
+                interaction["description"].as_str().unwrap_or("?")
+            );
+        }
+        if interactions == 0 {
+            bail!("{name}: no interactions");
+        }
+    }
+    Ok(())
 }
 
 /// Prints interactions per contract and what each provider's report says.

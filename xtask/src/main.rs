@@ -13,7 +13,8 @@ cargo xtask <task>
   test        everything CI checks: fmt, clippy, all tests, the contract cycle, the
               service images, the container tests, a compose smoke test, and the
               offline workflow/manifest checks (the README's one test command)
-  contracts   the contract cycle: regenerate order-service's contracts, fail if they
+  contracts   the contract cycle: regenerate order-service's contracts and the
+              message contracts (notification-service's), fail if they
               differ from the committed ones, verify both providers, cross-check the
               contracts against each provider's openapi.json, write reports
   bench       start Postgres and release builds of the three services, load them with

@@ -1,0 +1,3 @@
+//! Background work started beside the HTTP server and stopped by the same shutdown.
+
+pub mod consumer;
