@@ -34,11 +34,11 @@ pub struct ApiDoc;
 pub fn api(
     broker: Broker,
     mailer: Mailer,
-) -> ServiceApi<impl Fn(&mut ServiceConfig) + Clone + Send + 'static> {
+) -> ServiceApi<impl Fn(&mut ServiceConfig, &Db) + Clone + Send + 'static> {
     ServiceApi {
         name: "notification-service",
         openapi: ApiDoc::openapi(),
-        configure: move |cfg: &mut ServiceConfig| routes::configure(cfg, &broker, &mailer),
+        configure: move |cfg: &mut ServiceConfig, _: &Db| routes::configure(cfg, &broker, &mailer),
     }
 }
 
