@@ -19,7 +19,7 @@ pub struct Settings {
     /// Postgres connection URL of this service's own database (`APP_DATABASE_URL`).
     pub database_url: String,
     /// Connections to the database in all (`APP_DATABASE_MAX_CONNECTIONS`); one of them is the
-    /// recovery worker's, the rest are split across the worker threads.
+    /// recovery worker's, one the outbox relay's, the rest are split across the worker threads.
     pub database_max_connections: u32,
     /// Seconds to keep retrying the database at start-up (`APP_DATABASE_CONNECT_WAIT_SECS`).
     pub database_connect_wait_secs: u64,
@@ -68,6 +68,30 @@ pub struct Settings {
     pub rejected_retention_hours: u64,
     /// Seconds in-flight requests get to finish after SIGTERM (`APP_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// NATS URL the outbox relay publishes to (`APP_NATS_URL`). order-service takes orders
+    /// whether or not NATS is up; their events wait in the outbox meanwhile.
+    pub nats_url: String,
+    /// The JetStream stream of order events, which this service creates when it is missing
+    /// (`APP_ORDERS_STREAM`).
+    pub orders_stream: String,
+    /// Events go to `<prefix>.created` and `<prefix>.cancelled`
+    /// (`APP_ORDERS_SUBJECT_PREFIX`).
+    pub orders_subject_prefix: String,
+    /// Copies JetStream keeps of each event when this service creates the stream: 1 on one
+    /// machine, 3 in a cluster (`APP_STREAM_REPLICAS`).
+    pub stream_replicas: usize,
+    /// Milliseconds the relay waits after a round that left nothing to publish
+    /// (`APP_OUTBOX_POLL_INTERVAL_MS`).
+    pub outbox_poll_interval_ms: u64,
+    /// Milliseconds a relay replica has the events it claimed to itself
+    /// (`APP_OUTBOX_LEASE_MS`); longer than an acknowledgement may take.
+    pub outbox_lease_ms: u64,
+    /// Milliseconds the relay waits for JetStream to acknowledge a publish
+    /// (`APP_OUTBOX_ACK_TIMEOUT_MS`).
+    pub outbox_ack_timeout_ms: u64,
+    /// Hours a published event is kept in the outbox before it is pruned
+    /// (`APP_OUTBOX_RETENTION_HOURS`).
+    pub outbox_retention_hours: u64,
 }
 
 impl Default for Settings {
@@ -96,6 +120,14 @@ impl Default for Settings {
             idempotency_key_retention_hours: 24,
             rejected_retention_hours: 24 * 7,
             shutdown_grace_secs: 10,
+            nats_url: "nats://localhost:4222".to_owned(),
+            orders_stream: "ORDERS".to_owned(),
+            orders_subject_prefix: "orders".to_owned(),
+            stream_replicas: 1,
+            outbox_poll_interval_ms: 100,
+            outbox_lease_ms: 10_000,
+            outbox_ack_timeout_ms: 5_000,
+            outbox_retention_hours: 24,
         }
     }
 }

@@ -264,6 +264,7 @@ impl Saga {
             product_name: reservation.product_name,
             unit_price_cents: reservation.unit_price_cents,
             total_cents: total,
+            correlation_id: Some(correlation_id.as_str().to_owned()),
         };
         match self.store.confirm(confirmation, deadline).await {
             Ok(Ok(Some(order))) => Ok(Placed::New(order)),
@@ -485,7 +486,7 @@ pub async fn release(
         Ok(_) | Err(ProductClientError::ReservationNotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let saga = store::record_release(db, id).await?;
+    let saga = store::record_release(db, id, Some(correlation_id.as_str())).await?;
     Ok(saga
         .filter(|s| s.status.is_placed())
         .map(PlacedOrder::try_from)

@@ -1,5 +1,5 @@
-//! Builds the application: database pool, migrations, service clients, the recovery worker,
-//! listener and routes.
+//! Builds the application: database pool, migrations, service clients, the NATS connection,
+//! the recovery worker and the outbox relay, listener and routes.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -12,12 +12,14 @@ use sqlx::migrate::Migrator;
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::clients::broker::{Broker, BrokerSettings};
 use crate::clients::{Downstream, ProductClient, UserClient, http_client, products, users};
 use crate::configuration::Settings;
 use crate::routes;
 use crate::saga::{Saga, SagaSettings};
 use crate::store::{OrderStore, Retention};
 use crate::workers::recovery::{Recovery, RecoverySettings};
+use crate::workers::relay::{Relay, RelaySettings};
 
 /// The service's base OpenAPI document; paths and schemas are collected from the routes.
 #[derive(OpenApi)]
@@ -111,8 +113,8 @@ pub fn api(
     }
 }
 
-/// Connects to the database, applies migrations, builds the clients and the recovery worker,
-/// and binds.
+/// Connects to the database, applies migrations, builds the clients, the recovery worker and
+/// the relay (whose NATS connection is made in the background), and binds.
 pub async fn build(settings: Settings) -> anyhow::Result<Application> {
     let pool = http_plumbing::db::connect_and_migrate(
         &settings.database_url,
@@ -142,11 +144,29 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         idempotency_keys: delta(hours(settings.idempotency_key_retention_hours)),
         release_lease: delta(lease),
     };
+    let broker = Broker::connect(BrokerSettings {
+        url: settings.nats_url.clone(),
+        stream: settings.orders_stream.clone(),
+        subject_prefix: settings.orders_subject_prefix.clone(),
+        replicas: settings.stream_replicas,
+        ack_timeout: Duration::from_millis(settings.outbox_ack_timeout_ms),
+    })
+    .await?;
+    let relay = Relay {
+        db: Db::connect_lazy(&settings.database_url, 1)?,
+        broker,
+        settings: RelaySettings {
+            poll_interval: Duration::from_millis(settings.outbox_poll_interval_ms),
+            lease: Duration::from_millis(settings.outbox_lease_ms),
+            retention: hours(settings.outbox_retention_hours),
+        },
+    };
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
-    // One connection is the recovery worker's; the server's workers share the rest.
+    // One connection is the recovery worker's and one the relay's; the server's workers share
+    // the rest.
     let database = DatabaseSettings {
         url: settings.database_url,
-        max_connections: settings.database_max_connections.saturating_sub(1).max(1),
+        max_connections: settings.database_max_connections.saturating_sub(2).max(1),
     };
     let options = ServerOptions {
         shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
@@ -157,5 +177,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         api(remotes, SagaSettings { deadline }, retention),
         options,
     )?;
-    Ok(app.with_background(recovery.run()))
+    Ok(app
+        .with_background(recovery.run())
+        .with_background(relay.run()))
 }

@@ -1,9 +1,11 @@
-//! The only code that makes HTTP calls: one client per remote service, each with its own
-//! minimal view of that service's responses (extra fields are ignored, per Postel's law).
+//! The only code that makes HTTP calls or talks to NATS: one client per remote service, each
+//! with its own minimal view of that service's responses (extra fields are ignored, per
+//! Postel's law), and [`broker`], the connection the outbox relay publishes over.
 //!
 //! Every call goes through [`resilience`]: a bulkhead, retries inside the caller's deadline, a
 //! per-attempt timeout and a circuit breaker per remote service.
 
+pub mod broker;
 pub mod products;
 pub mod resilience;
 pub mod users;

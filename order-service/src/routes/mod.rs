@@ -1,6 +1,7 @@
 //! HTTP routes, one file per resource.
 
 pub mod orders;
+pub mod outbox;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -9,5 +10,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(orders::place_order)
         .service(orders::get_order)
         .service(orders::list_orders)
-        .service(orders::cancel_order);
+        .service(orders::cancel_order)
+        .service(outbox::outbox_status);
 }

@@ -2,6 +2,7 @@
 //! the saga go through [`OrderStore`], which owns the worker's database handle and batchers.
 
 pub mod orders;
+pub mod outbox;
 
 use chrono::TimeDelta;
 use http_plumbing::batch::{Batcher, Withdrawn};
@@ -120,8 +121,18 @@ impl OrderStore {
         orders::begin_cancel(&self.db, id, self.retention.release_lease).await
     }
 
-    /// Records a successful release; the saga as it now is.
-    pub async fn record_release(&self, id: Uuid) -> Result<Option<SagaRow>, StoreError> {
-        orders::record_release(&self.db, id).await
+    /// The outbox's backlog.
+    pub async fn outbox_backlog(&self) -> Result<outbox::Backlog, StoreError> {
+        outbox::backlog(&self.db).await
+    }
+
+    /// Records a successful release (and, for a cancellation, its event); the saga as it now
+    /// is.
+    pub async fn record_release(
+        &self,
+        id: Uuid,
+        correlation_id: Option<&str>,
+    ) -> Result<Option<SagaRow>, StoreError> {
+        orders::record_release(&self.db, id, correlation_id).await
     }
 }

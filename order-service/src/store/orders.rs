@@ -395,11 +395,14 @@ pub struct Confirmation {
     pub unit_price_cents: i64,
     /// Exact total, in cents.
     pub total_cents: i64,
+    /// The placing request's correlation ID, carried by the `order.created` event.
+    pub correlation_id: Option<String>,
 }
 
 /// Confirms pending sagas with one statement, one commit: the batch function of the store's
 /// confirmations. A saga is confirmed only while it is pending and its deadline has not passed
-/// (by the database's clock); any other gets `None`.
+/// (by the database's clock); any other gets `None`. The same statement writes each confirmed
+/// order's `order.created` event to the outbox.
 ///
 /// When the statement fails for a reason other than an unavailable database, one bad row may
 /// be the cause: each saga is then confirmed on its own.
@@ -411,16 +414,25 @@ pub async fn confirm_orders(
     let confirmed = db
         .run(async |conn| {
             sqlx::query_as::<_, SagaRow>(concat!(
-                "UPDATE orders o SET status = 'confirmed', user_name = c.user_name, \
-                     user_email = c.user_email, product_name = c.product_name, \
-                     unit_price_cents = c.unit_price_cents, total_cents = c.total_cents, \
-                     updated_at = now() \
-                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], \
-                     $6::int8[]) AS c (id, user_name, user_email, product_name, \
-                     unit_price_cents, total_cents) \
-                 WHERE o.id = c.id AND o.status = 'pending' AND o.deadline > clock_timestamp() \
-                 RETURNING ",
-                order_columns!("o.")
+                "WITH confirmed AS ( \
+                     UPDATE orders o SET status = 'confirmed', user_name = c.user_name, \
+                         user_email = c.user_email, product_name = c.product_name, \
+                         unit_price_cents = c.unit_price_cents, total_cents = c.total_cents, \
+                         updated_at = now() \
+                     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], \
+                         $6::int8[], $7::text[]) AS c (id, user_name, user_email, product_name, \
+                         unit_price_cents, total_cents, correlation_id) \
+                     WHERE o.id = c.id AND o.status = 'pending' \
+                       AND o.deadline > clock_timestamp() \
+                     RETURNING ",
+                order_columns!("o."),
+                ", c.correlation_id AS event_correlation_id), \
+                 events AS ( \
+                     INSERT INTO outbox (order_id, type, correlation_id) \
+                     SELECT id, 'order.created', event_correlation_id FROM confirmed) \
+                 SELECT ",
+                order_columns!(""),
+                " FROM confirmed"
             ))
             .bind(&ids)
             .bind(
@@ -451,6 +463,12 @@ pub async fn confirm_orders(
                 confirmations
                     .iter()
                     .map(|c| c.total_cents)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                confirmations
+                    .iter()
+                    .map(|c| c.correlation_id.as_deref())
                     .collect::<Vec<_>>(),
             )
             .fetch_all(conn)
@@ -635,21 +653,37 @@ pub async fn begin_cancel(
     placed(row)
 }
 
-/// Records that a due release succeeded: a cancelling order becomes cancelled. Returns the
-/// saga as it now is, or `None` if no release was due (another replica recorded it first).
-pub async fn record_release(db: &Db, id: Uuid) -> Result<Option<SagaRow>, StoreError> {
+/// Records that a due release succeeded: a cancelling order becomes cancelled, and the same
+/// statement writes its `order.cancelled` event (carrying `correlation_id`) to the outbox.
+/// Returns the saga as it now is, or `None` if no release was due (another replica recorded
+/// it first).
+pub async fn record_release(
+    db: &Db,
+    id: Uuid,
+    correlation_id: Option<&str>,
+) -> Result<Option<SagaRow>, StoreError> {
     Ok(db
         .run(async |conn| {
             sqlx::query_as::<_, SagaRow>(concat!(
-                "UPDATE orders SET release_due = false, next_attempt_at = NULL, \
-                     status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE status END, \
-                     cancelled_at = CASE WHEN status = 'cancelling' THEN now() \
-                         ELSE cancelled_at END, \
-                     updated_at = now() \
-                 WHERE id = $1 AND release_due RETURNING ",
-                order_columns!("")
+                "WITH released AS ( \
+                     UPDATE orders SET release_due = false, next_attempt_at = NULL, \
+                         status = CASE WHEN status = 'cancelling' THEN 'cancelled' \
+                             ELSE status END, \
+                         cancelled_at = CASE WHEN status = 'cancelling' THEN now() \
+                             ELSE cancelled_at END, \
+                         updated_at = now() \
+                     WHERE id = $1 AND release_due RETURNING ",
+                order_columns!(""),
+                "), \
+                 events AS ( \
+                     INSERT INTO outbox (order_id, type, correlation_id) \
+                     SELECT id, 'order.cancelled', $2 FROM released WHERE status = 'cancelled') \
+                 SELECT ",
+                order_columns!(""),
+                " FROM released"
             ))
             .bind(id)
+            .bind(correlation_id)
             .fetch_optional(conn)
             .await
         })

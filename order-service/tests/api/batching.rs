@@ -45,6 +45,7 @@ fn confirmation(id: Uuid, user_name: &str, quantity: i64) -> Confirmation {
         product_name: "Wireless Keyboard".to_owned(),
         unit_price_cents: 4999,
         total_cents: 4999 * quantity,
+        correlation_id: None,
     }
 }
 

@@ -59,6 +59,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         recovery_interval_ms: 100,
         recovery_grace_ms: 100,
         release_lease_ms: 500,
+        // No NATS unless a test asks for one (never a developer's own on localhost:4222):
+        // events wait in the outbox.
+        nats_url: dead_url().replace("http", "nats"),
+        outbox_poll_interval_ms: 20,
         ..Settings::default()
     };
     adjust(&mut settings);
@@ -290,6 +294,34 @@ impl TestApp {
         .await
     }
 
+    /// Another instance on the same database and fakes, with settings adjusted by `adjust`.
+    pub async fn another_instance_with(&self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        start(
+            settings,
+            Arc::clone(&self.users),
+            Arc::clone(&self.products),
+        )
+        .await
+    }
+
+    /// A database handle of the test's own, for calling the store directly.
+    pub fn store_db(&self) -> http_plumbing::db::Db {
+        http_plumbing::db::Db::connect_lazy(&self.database_url, 1).expect("a database handle")
+    }
+
+    /// Places user 1's order of `quantity` units of product 101 with a correlation ID.
+    pub async fn place_order_correlated(&self, quantity: i64, correlation_id: &str) -> Response {
+        self.client
+            .post(format!("{}/orders", self.address))
+            .header("x-correlation-id", correlation_id)
+            .json(&json!({"user_id": 1, "product_id": 101, "quantity": quantity}))
+            .send()
+            .await
+            .expect("order-service answers")
+    }
+
     /// Makes the service's database vanish, as if its server were gone.
     pub async fn drop_database(&self) {
         self.pool.close().await;
@@ -334,4 +366,99 @@ pub fn dead_url() -> String {
     let port = listener.local_addr().expect("local address").port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
+}
+
+/// A JetStream stream and subjects of one test's own, on a NATS server the tests share.
+#[derive(Debug, Clone)]
+pub struct EventNames {
+    pub stream: String,
+    pub prefix: String,
+}
+
+impl EventNames {
+    pub fn unique() -> Self {
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+        Self {
+            stream: format!("ORDERS_{}", tag.to_uppercase()),
+            prefix: format!("t{tag}.orders"),
+        }
+    }
+
+    /// Points `settings` at NATS `url` and these names.
+    pub fn apply(&self, settings: &mut Settings, url: &str) {
+        settings.nats_url = url.to_owned();
+        settings.orders_stream = self.stream.clone();
+        settings.orders_subject_prefix = self.prefix.clone();
+    }
+}
+
+/// One message read back from a stream.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub subject: String,
+    pub message_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Value,
+}
+
+impl StoredEvent {
+    pub fn order_id(&self) -> String {
+        self.body["data"]["order_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn kind(&self) -> String {
+        self.body["type"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// Every message of `stream`, in stream order (empty if the stream does not exist).
+pub async fn stream_events(nats_url: &str, stream: &str) -> Vec<StoredEvent> {
+    let client = async_nats::connect(nats_url)
+        .await
+        .expect("connect the test's NATS client");
+    let jetstream = async_nats::jetstream::new(client);
+    let Ok(mut stream) = jetstream.get_stream(stream).await else {
+        return Vec::new();
+    };
+    let last = stream
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .last_sequence;
+    let mut events = Vec::new();
+    for seq in 1..=last {
+        let Ok(message) = stream.get_raw_message(seq).await else {
+            continue;
+        };
+        let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned());
+        events.push(StoredEvent {
+            subject: message.subject.to_string(),
+            message_id: header("Nats-Msg-Id"),
+            correlation_id: header("X-Correlation-ID"),
+            content_type: header("Content-Type"),
+            body: serde_json::from_slice(&message.payload).expect("a JSON event"),
+        });
+    }
+    events
+}
+
+/// Waits until the outbox of `app` has nothing left to publish; false if `limit` passes first.
+pub async fn wait_for_empty_outbox(api: &Api, limit: std::time::Duration) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        let response = api.get("/outbox").await;
+        if response.status().is_success() {
+            let status: Value = response.json().await.expect("outbox JSON");
+            if status["unpublished"] == 0 {
+                return true;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }

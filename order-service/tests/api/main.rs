@@ -4,6 +4,7 @@
 
 mod batching;
 mod cancelling;
+mod events;
 mod helpers;
 mod idempotency;
 mod operations;
