@@ -331,3 +331,49 @@ async fn published_events_past_their_retention_are_pruned_and_others_kept() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_orders_later_event_is_not_claimed_until_its_earlier_one_is_published() {
+    // No NATS: both events wait in the outbox, as during an outage.
+    let app = spawn_app_with(|_| {}).await;
+    let order = app.placed_order(1).await;
+    let id = order["id"].as_str().expect("id");
+    app.releases_succeed(1).await;
+    assert_eq!(
+        app.post_empty(&format!("/orders/{id}/cancel"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    // Keep the service's own relay out of the way: its claims would race the test's.
+    app.server.stop(false).await;
+    let db = app.store_db();
+    sqlx::query("UPDATE outbox SET leased_until = NULL")
+        .execute(&app.pool)
+        .await
+        .expect("clear leases");
+    let lease = TimeDelta::seconds(30);
+
+    let first = outbox::claim_events(&db, lease, 10).await.expect("claim");
+    let kinds: Vec<&str> = first.iter().map(|e| e.event.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["order.created"],
+        "only the earlier event is claimable"
+    );
+    // A second replica finds nothing: the created event is leased, the cancelled one waits.
+    assert!(
+        outbox::claim_events(&db, lease, 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    // Published, the created event lets the cancelled one through.
+    outbox::mark_published(&db, &[first[0].seq])
+        .await
+        .expect("mark");
+    let second = outbox::claim_events(&db, lease, 10).await.expect("claim");
+    let kinds: Vec<&str> = second.iter().map(|e| e.event.kind.as_str()).collect();
+    assert_eq!(kinds, ["order.cancelled"]);
+}
