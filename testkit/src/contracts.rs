@@ -86,6 +86,85 @@ pub async fn verify<S: ProviderStateExecutor + Send + Sync + 'static>(
     .expect("the verifier ran")
 }
 
+/// Verifies one pact source of asynchronous messages against the provider's message endpoint
+/// at `http://127.0.0.1:<port><path>`: the verifier POSTs each interaction's description and
+/// provider states there, and compares what comes back (body, and the metadata in the
+/// base64 JSON header `Pact-Message-Metadata`) with the expected message.
+pub async fn verify_messages<S: ProviderStateExecutor + Send + Sync + 'static>(
+    provider: &str,
+    port: u16,
+    path: &str,
+    source: PactSource,
+    states: &Arc<S>,
+) -> VerificationExecutionResult {
+    crate::install_crypto_provider();
+    let info = ProviderInfo {
+        name: provider.to_owned(),
+        host: "127.0.0.1".to_owned(),
+        transports: vec![ProviderTransport {
+            transport: "message".to_owned(),
+            port: Some(port),
+            path: Some(path.to_owned()),
+            scheme: Some("http".to_owned()),
+        }],
+        ..ProviderInfo::default()
+    };
+    let options = VerificationOptions::<NullRequestFilterExecutor> {
+        coloured_output: false,
+        no_pacts_is_error: true,
+        ..VerificationOptions::default()
+    };
+    verify_provider_async(
+        info,
+        vec![source],
+        FilterInfo::None,
+        vec![],
+        &options,
+        None,
+        states,
+        None,
+    )
+    .await
+    .expect("the verifier ran")
+}
+
+/// Verifies every committed contract naming `provider` whose interactions are asynchronous
+/// messages against the message endpoint on `port` and `path`, writes a report per contract,
+/// and fails unless each verified all of its interactions. Fails if there is none.
+pub async fn verify_all_committed_messages<S: ProviderStateExecutor + Send + Sync + 'static>(
+    provider: &str,
+    manifest_dir: &str,
+    port: u16,
+    path: &str,
+    states: &Arc<S>,
+) -> usize {
+    let pacts: Vec<_> = contracts_for(&contracts_dir(manifest_dir), provider)
+        .into_iter()
+        .filter(|(_, pact)| has_messages(pact))
+        .collect();
+    assert!(!pacts.is_empty(), "no message contract names {provider}");
+    let mut verified = 0;
+    for (path_of_pact, pact) in pacts {
+        let source = PactSource::File(path_of_pact.display().to_string());
+        let result = verify_messages(provider, port, path, source, states).await;
+        let consumer = pact["consumer"]["name"].as_str().unwrap_or("unknown");
+        write_report(manifest_dir, &format!("{consumer}-{provider}"), &result);
+        let expected = interaction_count(&pact);
+        assert_verified(&result, expected, &path_of_pact.display().to_string());
+        verified += expected;
+    }
+    verified
+}
+
+/// True if the contract holds asynchronous-message interactions.
+pub fn has_messages(pact: &Value) -> bool {
+    pact["interactions"].as_array().is_some_and(|interactions| {
+        interactions
+            .iter()
+            .any(|i| i["type"] == "Asynchronous/Messages")
+    })
+}
+
 /// Asserts a verification passed and verified exactly `expected` interactions.
 pub fn assert_verified(result: &VerificationExecutionResult, expected: usize, what: &str) {
     let failures: Vec<String> = result

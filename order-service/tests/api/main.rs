@@ -7,6 +7,7 @@ mod cancelling;
 mod events;
 mod helpers;
 mod idempotency;
+mod message_contract;
 mod operations;
 mod placing;
 mod resilience;
