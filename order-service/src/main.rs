@@ -9,6 +9,10 @@ async fn main() -> ExitCode {
     if let Some(code) = http_plumbing::healthcheck::run_if_requested(DEFAULT_PORT) {
         return code;
     }
+    // One process-wide TLS crypto provider (ring, which async-nats uses already). Builds in
+    // which a dev-dependency (the Pact crates) unifies reqwest's `rustls-no-provider` feature
+    // in — the binary the crash tests start — need it before any HTTP client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     telemetry::init_logging("order-service");
     match run().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,4 +10,5 @@ mod idempotency;
 mod message_contract;
 mod operations;
 mod placing;
+mod relay_crash;
 mod resilience;
