@@ -365,6 +365,47 @@ pub fn assert_contracts_match_openapi(provider: &str, manifest_dir: &str) {
     }
 }
 
+/// Asserts every message interaction of every contract naming `provider` is a message the
+/// provider's committed `<manifest_dir>/asyncapi.json` documents, and that the document agrees
+/// with itself (its examples are valid against its schemas). Fails if no contract naming
+/// `provider` holds a message interaction.
+pub fn assert_message_contracts_match_asyncapi(provider: &str, manifest_dir: &str) {
+    use crate::asyncapi_check::{
+        document_problems, message_contract_disagreements, message_interactions,
+    };
+
+    let spec_path = Path::new(manifest_dir).join("asyncapi.json");
+    let text = std::fs::read_to_string(&spec_path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", spec_path.display()));
+    let spec: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", spec_path.display()));
+    let problems = document_problems(&spec);
+    assert!(
+        problems.is_empty(),
+        "{} disagrees with itself:\n{}",
+        spec_path.display(),
+        problems.join("\n")
+    );
+    let pacts: Vec<_> = contracts_for(&contracts_dir(manifest_dir), provider)
+        .into_iter()
+        .filter(|(_, pact)| message_interactions(pact).next().is_some())
+        .collect();
+    assert!(
+        !pacts.is_empty(),
+        "no contract naming {provider} holds a message interaction"
+    );
+    for (path, pact) in pacts {
+        let problems = message_contract_disagreements(&pact, &spec);
+        assert!(
+            problems.is_empty(),
+            "{} disagrees with {}:\n{}",
+            path.display(),
+            spec_path.display(),
+            problems.join("\n")
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use pact_verifier::callback_executors::HttpRequestProviderStateExecutor;
@@ -390,6 +431,29 @@ mod tests {
             &states,
         )
         .await;
+    }
+
+    #[test]
+    #[should_panic(expected = "no contract naming order-service holds a message interaction")]
+    fn the_asyncapi_check_fails_when_no_contract_of_the_provider_holds_a_message() {
+        let root = std::env::temp_dir().join(format!("testkit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(root.join("order-service")).expect("a service folder");
+        std::fs::create_dir_all(root.join("contracts")).expect("a contracts folder");
+        let asyncapi = json!({"asyncapi": "3.0.0", "channels": {}, "operations": {}});
+        std::fs::write(
+            root.join("order-service/asyncapi.json"),
+            asyncapi.to_string(),
+        )
+        .expect("a document");
+        let http_only = json!({"consumer": {"name": "a"}, "provider": {"name": "order-service"},
+            "interactions": [{"type": "Synchronous/HTTP", "description": "d"}]});
+        std::fs::write(
+            root.join("contracts/a-order-service.json"),
+            http_only.to_string(),
+        )
+        .expect("a contract");
+        let manifest = root.join("order-service");
+        assert_message_contracts_match_asyncapi("order-service", manifest.to_str().expect("UTF-8"));
     }
 
     #[test]

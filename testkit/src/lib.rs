@@ -7,8 +7,11 @@
 //! - [`nats`]: a real NATS server (JetStream) per test binary, or a dedicated one to stop.
 //! - [`openapi`]: the drift check between a served OpenAPI document and the committed file.
 //! - [`spec_check`]: every contract interaction must be valid against the provider's spec.
+//! - [`asyncapi_check`]: every message interaction must be a message the provider's AsyncAPI
+//!   document describes.
 //! - [`install_crypto_provider`]: makes `reqwest` clients usable in test binaries that link Pact.
 
+pub mod asyncapi_check;
 pub mod checks;
 pub mod contracts;
 pub mod http;

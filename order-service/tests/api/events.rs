@@ -135,6 +135,32 @@ async fn a_cancelled_order_publishes_order_cancelled_after_its_order_created() {
         cancelled["cancelled_at"]
     );
     assert_ne!(cancel.message_id, events[0].message_id);
+
+    // Both messages, exactly as published, are what asyncapi.json documents (strictly: every
+    // required field there).
+    let document: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/asyncapi.json"))
+            .expect("read asyncapi.json"),
+    )
+    .expect("asyncapi.json is JSON");
+    for event in &events {
+        let subject = event.subject.replacen(&names.prefix, "orders", 1);
+        let mut headers = serde_json::json!({
+            "Nats-Msg-Id": event.message_id,
+            "Content-Type": event.content_type,
+        });
+        if let Some(correlation_id) = &event.correlation_id {
+            headers["X-Correlation-ID"] = Value::from(correlation_id.as_str());
+        }
+        let problems = testkit::asyncapi_check::published_message_problems(
+            &document,
+            &subject,
+            event.content_type.as_deref().unwrap_or_default(),
+            &event.body,
+            &headers,
+        );
+        assert!(problems.is_empty(), "{subject}: {problems:#?}");
+    }
 }
 
 #[tokio::test]

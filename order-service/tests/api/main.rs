@@ -2,6 +2,7 @@
 //! database in a real Postgres container, and user-service and product-service faked by
 //! wiremock HTTP servers. One binary; one file per area.
 
+mod asyncapi;
 mod batching;
 mod cancelling;
 mod events;
