@@ -1,8 +1,10 @@
-//! The benchmark: Postgres in a container, release builds of the three services on this
-//! machine, wrk driving `POST /orders` (without and then with a unique `Idempotency-Key` per
+//! The benchmark: Postgres and NATS in containers, release builds of the three services on
+//! this machine (order-service's outbox relay publishing to NATS), wrk driving `POST /orders` (without and then with a unique `Idempotency-Key` per
 //! request) and then `GET /products/{id}`, then freezes product-service (SIGSTOP) under the
 //! same load to measure how fast orders are refused while its circuit breaker is open and how
-//! soon they succeed after the thaw. Prints orders/s,
+//! soon they succeed after the thaw. Between them it measures the outbox relay: its lag under
+//! the order load (commit to JetStream ack) and, with NATS stopped for 5 s of orders and
+//! started again, how many events per second it publishes on its own. Prints orders/s,
 //! latency percentiles, errors and each service's peak RSS (VmHWM), and two calibration figures
 //! for comparing machines: `GET /health` (HTTP alone) and `pgbench -S` (Postgres alone).
 //!
@@ -28,6 +30,9 @@ const SERVICES: [(&str, u16, &str); 3] = [
 ];
 const PG_PORT: u16 = 15432;
 const CONTAINER: &str = "shop-bench-postgres";
+const NATS_PORT: u16 = 14222;
+const NATS_MONITOR_PORT: u16 = 18222;
+const NATS_CONTAINER: &str = "shop-bench-nats";
 
 struct Services(Vec<(&'static str, Child)>);
 
@@ -38,7 +43,7 @@ impl Drop for Services {
             let _ = child.wait();
         }
         let _ = Command::new("docker")
-            .args(["rm", "-f", "-v", CONTAINER])
+            .args(["rm", "-f", "-v", CONTAINER, NATS_CONTAINER])
             .output();
     }
 }
@@ -73,9 +78,36 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let image =
         std::env::var("PG_TEST_IMAGE").unwrap_or_else(|_| "postgres:16-bookworm".to_owned());
     let _ = Command::new("docker")
-        .args(["rm", "-f", "-v", CONTAINER])
+        .args(["rm", "-f", "-v", CONTAINER, NATS_CONTAINER])
         .output();
     let mut services = Services(Vec::new());
+    // NATS with JetStream for order-service's relay, on 127.0.0.1 like Postgres.
+    let nats_image =
+        std::env::var("NATS_TEST_IMAGE").unwrap_or_else(|_| "nats:2.15-alpine".to_owned());
+    sh(
+        "docker",
+        &[
+            "run",
+            "-d",
+            "--name",
+            NATS_CONTAINER,
+            "--network",
+            "host",
+            &nats_image,
+            "-js",
+            "-sd",
+            "/tmp/jetstream",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &NATS_PORT.to_string(),
+            "-m",
+            &NATS_MONITOR_PORT.to_string(),
+        ],
+    )?;
+    wait_for("NATS", Duration::from_secs(30), || {
+        http_ok(NATS_MONITOR_PORT, "/healthz?js-enabled-only=true")
+    })?;
     sh(
         "docker",
         &[
@@ -141,6 +173,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 "APP_PRODUCT_SERVICE_URL",
                 format!("http://127.0.0.1:{}", SERVICES[1].1),
             )
+            .env("APP_NATS_URL", format!("nats://127.0.0.1:{NATS_PORT}"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -198,6 +231,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         &format!("http://127.0.0.1:{}/orders", SERVICES[2].1),
         Some(&keyed_script.display().to_string()),
     )?;
+    // The relay's lag under that load: from the commit that wrote each event to JetStream's
+    // acknowledgement (published_at is set right after it, so this is an upper bound).
+    wait_for_empty_outbox(Duration::from_secs(60))?;
+    let lag = relay_lag("TRUE")?;
+    let relay_alone = relay_throughput(connections, &script)?;
     let reads = wrk(
         connections,
         duration,
@@ -222,6 +260,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     );
     println!("  POST /orders:         {}", orders.summary());
     println!("  POST /orders, keyed:  {}", keyed.summary());
+    println!("  outbox relay lag (commit -> JetStream ack) during both order runs: {lag}");
+    println!(
+        "  relay alone: {} events queued while NATS was stopped, published in {:.2} s: \
+         {:.0} events/s",
+        relay_alone.events,
+        relay_alone.seconds,
+        relay_alone.events as f64 / relay_alone.seconds.max(0.001)
+    );
     println!("  GET /products/{{id}}:  {}", reads.summary());
     println!(
         "  product-service frozen (SIGSTOP): the first {FREEZE_START_SECS} s: {} (max {}); \
@@ -274,7 +320,97 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     println!("  reservations held: {held}");
     let negative = psql("products", "SELECT count(*) FROM products WHERE stock < 0")?;
     println!("  products with negative stock: {negative}");
+    wait_for_empty_outbox(Duration::from_secs(60))?;
+    println!(
+        "  events: {} in the outbox, {} unpublished; {} messages in the stream ORDERS",
+        psql("orders", "SELECT count(*) FROM outbox")?,
+        psql(
+            "orders",
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        )?,
+        stream_messages()?
+    );
     Ok(())
+}
+
+fn wait_for_empty_outbox(limit: Duration) -> anyhow::Result<()> {
+    wait_for("the outbox to drain", limit, || {
+        psql(
+            "orders",
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+        )
+        .is_ok_and(|n| n == "0")
+    })
+}
+
+/// p50, p99 and max of (published_at - occurred_at) over the outbox rows matching `filter`.
+fn relay_lag(filter: &str) -> anyhow::Result<String> {
+    let row = psql(
+        "orders",
+        &format!(
+            "SELECT count(*), \
+                 round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1), \
+                 round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1), \
+                 round(max(ms)::numeric, 1) \
+             FROM (SELECT extract(epoch FROM published_at - occurred_at) * 1000 AS ms \
+                   FROM outbox WHERE published_at IS NOT NULL AND {filter}) lags"
+        ),
+    )?;
+    let parts: Vec<&str> = row.split('|').collect();
+    match parts.as_slice() {
+        [n, p50, p99, max] => Ok(format!(
+            "{n} events, p50 {p50} ms, p99 {p99} ms, max {max} ms"
+        )),
+        _ => bail!("unexpected lag row {row:?}"),
+    }
+}
+
+struct RelayAlone {
+    events: u64,
+    seconds: f64,
+}
+
+/// Stops NATS, places orders for 5 s (their events wait in the outbox), starts NATS again and
+/// measures how fast the relay publishes the backlog, from its first publish to its last.
+fn relay_throughput(connections: u64, script: &std::path::Path) -> anyhow::Result<RelayAlone> {
+    let marker = psql("orders", "SELECT coalesce(max(seq), 0) FROM outbox")?;
+    sh("docker", &["stop", NATS_CONTAINER])?;
+    let url = format!("http://127.0.0.1:{}/orders", SERVICES[2].1);
+    let queued = wrk(connections, 5, &url, Some(&script.display().to_string()));
+    sh("docker", &["start", NATS_CONTAINER])?;
+    queued?;
+    wait_for_empty_outbox(Duration::from_secs(120))?;
+    let row = psql(
+        "orders",
+        &format!(
+            "SELECT count(*), extract(epoch FROM max(published_at) - min(published_at)) \
+             FROM outbox WHERE seq > {marker}"
+        ),
+    )?;
+    let (events, seconds) = row.split_once('|').context("a count and a span")?;
+    Ok(RelayAlone {
+        events: events.parse()?,
+        seconds: seconds.parse()?,
+    })
+}
+
+/// Messages in the stream ORDERS, from NATS's monitoring endpoint.
+fn stream_messages() -> anyhow::Result<u64> {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            &format!("http://127.0.0.1:{NATS_MONITOR_PORT}/jsz?streams=true"),
+        ])
+        .output()?;
+    let jsz: Value = serde_json::from_slice(&out.stdout).context("NATS /jsz")?;
+    jsz["account_details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a["stream_detail"].as_array().into_iter().flatten())
+        .find(|s| s["name"] == "ORDERS")
+        .and_then(|s| s["state"]["messages"].as_u64())
+        .context("the stream ORDERS in /jsz")
 }
 
 /// Seconds of each calibration run.
