@@ -225,9 +225,8 @@ SCENARIOS: list[Scenario] = [
     _pr("root Cargo.toml", "Cargo.toml", expected=ALL_SERVICES | {SHARED}),
     _pr("contract order->user", "contracts/order-service-user-service.json", expected={"order-service", "user-service"}),
     _pr("contract order->product", "contracts/order-service-product-service.json", expected={"order-service", "product-service"}),
-    # order-service joins this row when it verifies the message contract (its workflow then
-    # watches contracts/*-order-service.json, as the other providers' do).
-    _pr("message contract notification->order", "contracts/notification-service-order-service.json", expected={"notification-service"}),
+    # order-service verifies the message contract as its provider, so it runs too.
+    _pr("message contract notification->order", "contracts/notification-service-order-service.json", expected={"notification-service", "order-service"}),
     _pr("notification-service k8s overlay", "deploy/k8s/notification-service/overlays/production/kustomization.yaml", expected={"notification-service", SHARED}),
     _pr("NATS cluster manifests", "deploy/k8s/nats/base/statefulset.yaml", expected={SHARED}),
     _pr("user-service k8s overlay", "deploy/k8s/user-service/overlays/production/kustomization.yaml", expected={"user-service", SHARED}),
