@@ -1,7 +1,8 @@
 -- The transactional outbox: one row per event, written by the statement that makes the state
 -- change it announces (so an event exists exactly when its change committed). The relay
--- publishes rows to JetStream in `seq` order, the event id as `Nats-Msg-Id`, and marks them
--- published once JetStream acknowledged them; published rows are pruned after a retention
+-- claims rows in `seq` order (locked in its transaction, `SKIP LOCKED` for other replicas),
+-- publishes them to JetStream, the event id as `Nats-Msg-Id`, and marks them published in the
+-- same transaction once JetStream acknowledged them; published rows are pruned after a retention
 -- period. The payload is rendered at publish time from the order's snapshot, which never
 -- changes once the order is placed (only its status and cancellation time do, and those are
 -- fixed by the event's type and `occurred_at`).
@@ -12,8 +13,6 @@ CREATE TABLE outbox (
     type           TEXT        NOT NULL CHECK (type IN ('order.created', 'order.cancelled')),
     occurred_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
     correlation_id TEXT,
-    -- A relay replica that claimed the row has it to itself until then.
-    leased_until   TIMESTAMPTZ,
     published_at   TIMESTAMPTZ
 );
 

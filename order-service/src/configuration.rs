@@ -83,9 +83,6 @@ pub struct Settings {
     /// Milliseconds the relay waits after a round that left nothing to publish
     /// (`APP_OUTBOX_POLL_INTERVAL_MS`).
     pub outbox_poll_interval_ms: u64,
-    /// Milliseconds a relay replica has the events it claimed to itself
-    /// (`APP_OUTBOX_LEASE_MS`); longer than an acknowledgement may take.
-    pub outbox_lease_ms: u64,
     /// Milliseconds the relay waits for JetStream to acknowledge a publish
     /// (`APP_OUTBOX_ACK_TIMEOUT_MS`).
     pub outbox_ack_timeout_ms: u64,
@@ -125,7 +122,6 @@ impl Default for Settings {
             orders_subject_prefix: "orders".to_owned(),
             stream_replicas: 1,
             outbox_poll_interval_ms: 100,
-            outbox_lease_ms: 10_000,
             outbox_ack_timeout_ms: 5_000,
             outbox_retention_hours: 24,
         }

@@ -157,7 +157,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         broker,
         settings: RelaySettings {
             poll_interval: Duration::from_millis(settings.outbox_poll_interval_ms),
-            lease: Duration::from_millis(settings.outbox_lease_ms),
+            ack_timeout: Duration::from_millis(settings.outbox_ack_timeout_ms),
             retention: hours(settings.outbox_retention_hours),
         },
     };

@@ -44,8 +44,14 @@ pub struct Load {
 }
 
 impl Load {
-    /// Starts `clients` clients ordering `product` from order-service on `port`.
+    /// Starts `clients` clients ordering `product` from order-service on `port`, each placing
+    /// its next order as soon as the last was answered.
     pub fn start(port: u16, clients: usize, product: i64) -> Self {
+        Self::start_paced(port, clients, product, Duration::ZERO)
+    }
+
+    /// Like [`Load::start`], but each client pauses `pause` after every answer.
+    pub fn start_paced(port: u16, clients: usize, product: i64, pause: Duration) -> Self {
         testkit::install_crypto_provider();
         let stop = Arc::new(AtomicBool::new(false));
         let port = Arc::new(AtomicU16::new(port));
@@ -53,7 +59,7 @@ impl Load {
             .map(|_| {
                 let stop = Arc::clone(&stop);
                 let port = Arc::clone(&port);
-                tokio::spawn(async move { client(stop, port, product).await })
+                tokio::spawn(async move { client(stop, port, product, pause).await })
             })
             .collect();
         Self {
@@ -79,7 +85,12 @@ impl Load {
     }
 }
 
-async fn client(stop: Arc<AtomicBool>, port: Arc<AtomicU16>, product: i64) -> Vec<Outcome> {
+async fn client(
+    stop: Arc<AtomicBool>,
+    port: Arc<AtomicU16>,
+    product: i64,
+    pause: Duration,
+) -> Vec<Outcome> {
     let http = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .build()
@@ -117,6 +128,8 @@ async fn client(stop: Arc<AtomicBool>, port: Arc<AtomicU16>, product: i64) -> Ve
         if failed {
             // The service is down (killed, restarting): do not spin.
             tokio::time::sleep(Duration::from_millis(20)).await;
+        } else if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
         }
     }
     outcomes

@@ -1,5 +1,6 @@
 //! Starting and driving the system: one private network, Postgres, three service containers,
-//! and the faults a test can inject into them (kill -9, SIGTERM, a frozen process).
+//! optionally the event path (NATS and notification-service), and the faults a test can inject
+//! into them (kill -9, SIGTERM, a frozen process, a stopped broker).
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -30,6 +31,28 @@ pub struct System {
     _postgres: ContainerAsync<Postgres>,
     pg_port: u16,
     services: HashMap<&'static str, Mutex<ContainerAsync<GenericImage>>>,
+    events: Option<EventPath>,
+}
+
+/// The event path beside the system: NATS (JetStream) on the private network, which
+/// order-service's relay publishes to, and notification-service, whose emails go to an SMTP
+/// listener of the test's own on the loopback interface.
+///
+/// notification-service runs with the host's network so that it reaches that listener on
+/// 127.0.0.1; it reaches Postgres and NATS through their published loopback ports. NATS is
+/// published on a fixed port, so that clients find it again after it is stopped and started.
+pub struct EventPath {
+    nats: Mutex<ContainerAsync<GenericImage>>,
+    _notification_service: ContainerAsync<GenericImage>,
+    /// Where notification-service sends its emails.
+    pub smtp: testkit::smtp::SmtpSink,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
 }
 
 impl System {
@@ -40,6 +63,16 @@ impl System {
 
     /// Starts the system with extra environment variables for order-service.
     pub async fn start_with(order_service_env: &[(&str, &str)]) -> System {
+        Self::start_inner(order_service_env, false).await
+    }
+
+    /// Starts the system with its event path: NATS, and notification-service emailing to
+    /// [`EventPath::smtp`].
+    pub async fn start_with_events() -> System {
+        Self::start_inner(&[], true).await
+    }
+
+    async fn start_inner(order_service_env: &[(&str, &str)], with_events: bool) -> System {
         testkit::install_crypto_provider();
         let prefix = format!("shop-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let network = format!("{prefix}-net");
@@ -67,6 +100,16 @@ impl System {
                 .await
                 .expect("create a service database");
         }
+        let nats = if with_events {
+            admin
+                .execute("CREATE DATABASE notifications")
+                .await
+                .expect("create notification-service's database");
+            Some(start_nats(&prefix, &network).await)
+        } else {
+            None
+        };
+        let nats_env = format!("nats://{prefix}-nats:4222");
         let mut services = HashMap::new();
         for (name, port, db) in SERVICES {
             let mut image = GenericImage::new(format!("shop/{name}"), tag())
@@ -89,6 +132,9 @@ impl System {
                 .with_env_var("RUST_LOG", "info")
                 .with_startup_timeout(Duration::from_secs(60));
             if name == "order-service" {
+                if with_events {
+                    image = image.with_env_var("APP_NATS_URL", nats_env.clone());
+                }
                 for (key, value) in order_service_env {
                     image = image.with_env_var(*key, *value);
                 }
@@ -101,12 +147,55 @@ impl System {
             });
             services.insert(name, Mutex::new(container));
         }
+        let events = match nats {
+            Some((nats, nats_port)) => {
+                let smtp = testkit::smtp::SmtpSink::start().await;
+                let notification_service =
+                    start_notification_service(&prefix, pg_port, nats_port, smtp.port()).await;
+                Some(EventPath {
+                    nats: Mutex::new(nats),
+                    _notification_service: notification_service,
+                    smtp,
+                })
+            }
+            None => None,
+        };
         System {
             prefix,
             _postgres: postgres,
             pg_port,
             services,
+            events,
         }
+    }
+
+    /// The event path; panics if the system was started without it.
+    pub fn events(&self) -> &EventPath {
+        self.events
+            .as_ref()
+            .expect("the system was started with System::start_with_events")
+    }
+
+    /// Stops NATS (SIGTERM, then SIGKILL after 2 s): a broker outage.
+    pub async fn stop_nats(&self) {
+        self.events()
+            .nats
+            .lock()
+            .await
+            .stop_with_timeout(Some(2))
+            .await
+            .expect("stop NATS");
+    }
+
+    /// Starts the stopped NATS again, on the same port, with its JetStream data.
+    pub async fn start_nats(&self) {
+        self.events()
+            .nats
+            .lock()
+            .await
+            .start()
+            .await
+            .expect("start NATS");
     }
 
     /// A service's API on its current host port (it changes when the container restarts).
@@ -321,4 +410,58 @@ impl System {
             .await;
         (held, ordered)
     }
+}
+
+/// NATS with JetStream on the private network as `<prefix>-nats`, published on a fixed free
+/// loopback port; the container and that port.
+async fn start_nats(prefix: &str, network: &str) -> (ContainerAsync<GenericImage>, u16) {
+    let (name, tag) = testkit::nats::image();
+    let port = free_port();
+    let container = GenericImage::new(name.clone(), tag.clone())
+        .with_exposed_port(4222.tcp())
+        .with_wait_for(WaitFor::message_on_stderr("Server is ready"))
+        .with_cmd(["-js", "-sd", "/data"])
+        .with_network(network.to_owned())
+        .with_container_name(format!("{prefix}-nats"))
+        .with_mapped_port(port, 4222.tcp())
+        .with_startup_timeout(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("start {name}:{tag} (Docker needed): {e}"));
+    (container, port)
+}
+
+/// notification-service on the host's network (see [`EventPath`]), consuming from NATS on
+/// `nats_port` and emailing to the SMTP listener on `smtp_port`; waits for its consumer.
+async fn start_notification_service(
+    prefix: &str,
+    pg_port: u16,
+    nats_port: u16,
+    smtp_port: u16,
+) -> ContainerAsync<GenericImage> {
+    let name = "notification-service";
+    GenericImage::new(format!("shop/{name}"), tag())
+        .with_wait_for(WaitFor::message_on_stdout("consumer started"))
+        .with_network("host")
+        .with_container_name(format!("{prefix}-{name}"))
+        .with_env_var("APP_HOST", "127.0.0.1")
+        .with_env_var("APP_PORT", free_port().to_string())
+        .with_env_var(
+            "APP_DATABASE_URL",
+            format!("postgres://postgres:postgres@127.0.0.1:{pg_port}/notifications"),
+        )
+        .with_env_var("APP_NATS_URL", format!("nats://127.0.0.1:{nats_port}"))
+        .with_env_var("APP_SMTP_HOST", "127.0.0.1")
+        .with_env_var("APP_SMTP_PORT", smtp_port.to_string())
+        .with_env_var("APP_SMTP_TLS", "off")
+        .with_env_var("RUST_LOG", "info")
+        .with_startup_timeout(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "start shop/{name}:{} ({e}). Build the images first: `cargo xtask test` does",
+                tag()
+            )
+        })
 }

@@ -5,6 +5,7 @@
 //! - [`contracts`]: provider-side Pact verification that fails when nothing was verified.
 //! - [`http`]: a client for black-box calls and the error-envelope assertion.
 //! - [`nats`]: a real NATS server (JetStream) per test binary, or a dedicated one to stop.
+//! - [`smtp`]: an SMTP listener on the loopback interface that keeps what it accepts.
 //! - [`openapi`]: the drift check between a served OpenAPI document and the committed file.
 //! - [`spec_check`]: every contract interaction must be valid against the provider's spec.
 //! - [`asyncapi_check`]: every message interaction must be a message the provider's AsyncAPI
@@ -18,6 +19,7 @@ pub mod http;
 pub mod nats;
 pub mod openapi;
 pub mod postgres;
+pub mod smtp;
 pub mod spec_check;
 
 /// Installs rustls' `ring` provider for the process, once; later calls do nothing.

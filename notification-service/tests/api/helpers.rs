@@ -14,8 +14,8 @@ use sqlx::PgPool;
 use testkit::http::Api;
 use uuid::Uuid;
 
-pub use crate::smtp::{Received, SmtpSink};
 pub use testkit::http::assert_error;
+pub use testkit::smtp::{Received, SmtpSink};
 
 /// The names one test's application uses, unique per test so tests sharing a NATS server
 /// never see each other's events.

@@ -8,4 +8,3 @@ mod helpers;
 mod notifications;
 mod operations;
 mod process;
-mod smtp;

@@ -82,72 +82,69 @@ fn events(rows: Vec<Row>) -> Result<Vec<OutboxEvent>, StoreError> {
     rows.into_iter().map(OutboxEvent::try_from).collect()
 }
 
-/// Claims up to `limit` unpublished events for `lease`, oldest first, and returns them with
-/// their orders' snapshots.
+/// What one relay batch did.
+#[derive(Debug)]
+pub struct Relayed<T> {
+    /// Events claimed.
+    pub claimed: usize,
+    /// Events marked published.
+    pub published: usize,
+    /// What the publishing step returned beside the published events (its failure, say).
+    pub outcome: T,
+}
+
+/// Relays one batch in one transaction: claims up to `limit` unpublished events, oldest first,
+/// with their orders' snapshots; hands them to `publish`, which returns the `seq`s it
+/// published (JetStream acknowledged them) and anything else; marks those published; commits.
 ///
-/// An event is claimed only when no earlier event of its order is still unpublished, so one
+/// Claimed rows stay locked until the commit, and other relays skip them (`SKIP LOCKED`). An
+/// event is claimed only when no earlier event of its order is still unpublished, so one
 /// order's events reach the stream in the order they were written, whatever fails and however
-/// many replicas relay. Rows another replica holds (locked, or leased) are skipped.
-pub async fn claim_events(
+/// many replicas relay. If the process dies before the commit, nothing is marked and the
+/// events are claimed again: JetStream drops the repeats by their `Nats-Msg-Id`.
+pub async fn relay_batch<T>(
     db: &Db,
-    lease: TimeDelta,
     limit: i64,
-) -> Result<Vec<OutboxEvent>, StoreError> {
-    let rows = db
-        .run(async |conn| {
-            sqlx::query_as::<_, Row>(concat!(
-                "WITH claimed AS ( \
-                     UPDATE outbox SET leased_until = now() + $1::interval \
-                     WHERE seq IN ( \
-                         SELECT seq FROM outbox c \
-                         WHERE c.published_at IS NULL \
-                           AND (c.leased_until IS NULL OR c.leased_until < now()) \
-                           AND NOT EXISTS ( \
-                               SELECT 1 FROM outbox p WHERE p.order_id = c.order_id \
-                                 AND p.seq < c.seq AND p.published_at IS NULL) \
-                         ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                     RETURNING *) \
-                 SELECT ",
+    publish: impl AsyncFnOnce(Vec<OutboxEvent>) -> (Vec<i64>, T),
+) -> Result<Relayed<T>, StoreError> {
+    let result = db
+        .run(async move |conn| {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let rows = sqlx::query_as::<_, Row>(concat!(
+                "SELECT ",
                 event_columns!(),
-                " FROM claimed e JOIN orders o ON o.id = e.order_id ORDER BY e.seq"
+                " FROM outbox e JOIN orders o ON o.id = e.order_id \
+                  WHERE e.published_at IS NULL \
+                    AND NOT EXISTS ( \
+                        SELECT 1 FROM outbox p WHERE p.order_id = e.order_id \
+                          AND p.seq < e.seq AND p.published_at IS NULL) \
+                  ORDER BY e.seq LIMIT $1 FOR UPDATE OF e SKIP LOCKED"
             ))
-            .bind(lease)
             .bind(limit)
-            .fetch_all(conn)
-            .await
+            .fetch_all(&mut *tx)
+            .await?;
+            let claimed = rows.len();
+            let events = match events(rows) {
+                Ok(events) => events,
+                // Rolled back: nothing is marked.
+                Err(e) => return Ok(Err(e)),
+            };
+            let (published, outcome) = publish(events).await;
+            if !published.is_empty() {
+                sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
+                    .bind(&published)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(Ok(Relayed {
+                claimed,
+                published: published.len(),
+                outcome,
+            }))
         })
         .await?;
-    events(rows)
-}
-
-/// Marks events published (JetStream acknowledged them).
-pub async fn mark_published(db: &Db, seqs: &[i64]) -> Result<(), StoreError> {
-    db.run(async |conn| {
-        sqlx::query(
-            "UPDATE outbox SET published_at = now(), leased_until = NULL \
-             WHERE seq = ANY($1) AND published_at IS NULL",
-        )
-        .bind(seqs)
-        .execute(conn)
-        .await
-    })
-    .await?;
-    Ok(())
-}
-
-/// Gives up the lease of events that could not be published, so that the next round may
-/// claim them again.
-pub async fn unlease(db: &Db, seqs: &[i64]) -> Result<(), StoreError> {
-    db.run(async |conn| {
-        sqlx::query(
-            "UPDATE outbox SET leased_until = NULL WHERE seq = ANY($1) AND published_at IS NULL",
-        )
-        .bind(seqs)
-        .execute(conn)
-        .await
-    })
-    .await?;
-    Ok(())
+    result
 }
 
 /// Deletes up to `limit` events published more than `retention` ago; returns how many.

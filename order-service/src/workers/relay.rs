@@ -1,10 +1,10 @@
 //! The outbox relay: publishes the events the outbox holds to JetStream, in order, and marks
 //! each published once JetStream has acknowledged it.
 //!
-//! Each round claims up to [`BATCH`] events (leased, so that several replicas can relay
-//! safely), sends them one after another on the one NATS connection (JetStream stores them in
-//! that order), waits for the acknowledgements together, and marks the acknowledged ones
-//! published. The event id is the `Nats-Msg-Id`, so an event published again after a crash
+//! Each round, in one database transaction, claims up to [`BATCH`] events (locked, skipped by
+//! other replicas, so several can relay safely), sends them one after another on the one NATS
+//! connection (JetStream stores them in that order), waits for the acknowledgements together,
+//! marks the acknowledged ones published and commits. The event id is the `Nats-Msg-Id`, so an event published again after a crash
 //! between the acknowledgement and the mark is dropped by JetStream as a duplicate within the
 //! stream's 2-minute window (and notification-service acts on each event id once in any case).
 //! An event is claimed only once every earlier event of its order is published, so one order's
@@ -25,10 +25,10 @@ use tokio::time::Instant;
 use crate::clients::broker::{Broker, BrokerError, acknowledged};
 use crate::events::EventMessage;
 use crate::store::StoreError;
-use crate::store::outbox;
+use crate::store::outbox::{self, OutboxEvent};
 
 /// Most events one round publishes.
-pub const BATCH: i64 = 256;
+pub const BATCH: i64 = 1024;
 /// How often a relay that cannot publish reports the backlog.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// How often published events past their retention are pruned.
@@ -39,9 +39,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 pub struct RelaySettings {
     /// Pause between rounds that found nothing more to publish.
     pub poll_interval: Duration,
-    /// How long a claimed event is the claiming replica's alone; longer than an
-    /// acknowledgement may take.
-    pub lease: Duration,
+    /// Longest wait for JetStream's acknowledgements of a batch.
+    pub ack_timeout: Duration,
     /// Published events are kept this long, then pruned.
     pub retention: Duration,
 }
@@ -89,8 +88,8 @@ fn backoff(failures: u32) -> Duration {
 
 impl Relay {
     /// Runs rounds until the task is stopped. Stopping at any await point loses nothing: an
-    /// event is marked published only after JetStream acknowledged it, and a lease held by a
-    /// stopped relay runs out.
+    /// event is marked published only after JetStream acknowledged it, in a transaction that a
+    /// stopped relay never commits.
     pub async fn run(self) {
         let mut stream_ready = false;
         let mut failures: u32 = 0;
@@ -141,7 +140,8 @@ impl Relay {
         }
     }
 
-    /// One round: claim, publish, mark. Returns how many events were published.
+    /// One round: claim, publish, mark, in one transaction. Returns how many events were
+    /// published.
     pub async fn round(&self, stream_ready: &mut bool) -> Result<usize, RelayError> {
         if !self.broker.is_connected() {
             return Err(BrokerError::Unavailable("not connected".to_owned()).into());
@@ -150,53 +150,12 @@ impl Relay {
             self.broker.ensure_stream().await?;
             *stream_ready = true;
         }
-        let claimed = outbox::claim_events(&self.db, delta(self.settings.lease), BATCH).await?;
-        if claimed.is_empty() {
-            return Ok(0);
-        }
-        let prefix = self.broker.subject_prefix();
-        let mut pending = Vec::with_capacity(claimed.len());
-        let mut failure = None;
-        for event in &claimed {
-            match self
-                .broker
-                .send(&EventMessage::from_outbox(&event.event, prefix))
-                .await
-            {
-                Ok(ack) => pending.push((event.seq, ack)),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        let acks = futures_util::future::join_all(
-            pending
-                .into_iter()
-                .map(|(seq, ack)| async move { (seq, acknowledged(ack).await) }),
-        )
-        .await;
-        let mut published = Vec::with_capacity(acks.len());
-        for (seq, result) in acks {
-            match result {
-                Ok(()) => published.push(seq),
-                Err(e) => {
-                    failure.get_or_insert(e);
-                }
-            }
-        }
-        if !published.is_empty() {
-            outbox::mark_published(&self.db, &published).await?;
-        }
-        match failure {
-            None => Ok(published.len()),
+        let relayed =
+            outbox::relay_batch(&self.db, BATCH, async |events| self.publish(&events).await)
+                .await?;
+        match relayed.outcome {
+            None => Ok(relayed.published),
             Some(e) => {
-                let unpublished: Vec<i64> = claimed
-                    .iter()
-                    .map(|c| c.seq)
-                    .filter(|seq| !published.contains(seq))
-                    .collect();
-                outbox::unlease(&self.db, &unpublished).await?;
                 if matches!(e, BrokerError::Refused(_)) {
                     // The stream may have been deleted: make sure of it next round.
                     *stream_ready = false;
@@ -204,5 +163,55 @@ impl Relay {
                 Err(e.into())
             }
         }
+    }
+
+    /// Sends `events` one after another on the one connection (JetStream stores them in that
+    /// order), then waits for all their acknowledgements; the `seq`s acknowledged, and the
+    /// first failure. Bounded by the acknowledgement timeout, so a broker that hangs holds the
+    /// batch's transaction no longer than that.
+    async fn publish(&self, events: &[OutboxEvent]) -> (Vec<i64>, Option<BrokerError>) {
+        let prefix = self.broker.subject_prefix();
+        let all = async {
+            let mut pending = Vec::with_capacity(events.len());
+            let mut failure = None;
+            for event in events {
+                match self
+                    .broker
+                    .send(&EventMessage::from_outbox(&event.event, prefix))
+                    .await
+                {
+                    Ok(ack) => pending.push((event.seq, ack)),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            let acks = futures_util::future::join_all(
+                pending
+                    .into_iter()
+                    .map(|(seq, ack)| async move { (seq, acknowledged(ack).await) }),
+            )
+            .await;
+            let mut published = Vec::with_capacity(acks.len());
+            for (seq, result) in acks {
+                match result {
+                    Ok(()) => published.push(seq),
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            (published, failure)
+        };
+        let limit = self.settings.ack_timeout + Duration::from_secs(1);
+        tokio::time::timeout(limit, all).await.unwrap_or_else(|_| {
+            (
+                Vec::new(),
+                Some(BrokerError::Unavailable(format!(
+                    "no acknowledgement within {limit:?}"
+                ))),
+            )
+        })
     }
 }

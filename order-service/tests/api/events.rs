@@ -374,32 +374,36 @@ async fn an_orders_later_event_is_not_claimed_until_its_earlier_one_is_published
     );
     // Keep the service's own relay out of the way: its claims would race the test's.
     app.server.stop(false).await;
-    let db = app.store_db();
-    sqlx::query("UPDATE outbox SET leased_until = NULL")
-        .execute(&app.pool)
-        .await
-        .expect("clear leases");
-    let lease = TimeDelta::seconds(30);
+    let (db, other) = (app.store_db(), app.store_db());
 
-    let first = outbox::claim_events(&db, lease, 10).await.expect("claim");
-    let kinds: Vec<&str> = first.iter().map(|e| e.event.kind.as_str()).collect();
-    assert_eq!(
-        kinds,
-        ["order.created"],
-        "only the earlier event is claimable"
-    );
-    // A second replica finds nothing: the created event is leased, the cancelled one waits.
-    assert!(
-        outbox::claim_events(&db, lease, 10)
+    let first = outbox::relay_batch(&db, 10, async |events| {
+        let kinds: Vec<&str> = events.iter().map(|e| e.event.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["order.created"],
+            "only the earlier event is claimable"
+        );
+        // A second relay meanwhile finds nothing: the created event is locked by this one,
+        // and the cancelled one waits for it.
+        let second = outbox::relay_batch(&other, 10, async |events| (Vec::new(), events.len()))
             .await
-            .expect("claim")
-            .is_empty()
-    );
-    // Published, the created event lets the cancelled one through.
-    outbox::mark_published(&db, &[first[0].seq])
-        .await
-        .expect("mark");
-    let second = outbox::claim_events(&db, lease, 10).await.expect("claim");
-    let kinds: Vec<&str> = second.iter().map(|e| e.event.kind.as_str()).collect();
-    assert_eq!(kinds, ["order.cancelled"]);
+            .expect("a concurrent batch");
+        assert_eq!(second.claimed, 0);
+        // Published (acknowledged), the created event is marked in this batch.
+        (vec![events[0].seq], ())
+    })
+    .await
+    .expect("a batch");
+    assert_eq!((first.claimed, first.published), (1, 1));
+
+    let next = outbox::relay_batch(&db, 10, async |events| {
+        let kinds: Vec<String> = events
+            .iter()
+            .map(|e| e.event.kind.as_str().to_owned())
+            .collect();
+        (Vec::new(), kinds)
+    })
+    .await
+    .expect("a batch");
+    assert_eq!(next.outcome, ["order.cancelled"]);
 }

@@ -316,3 +316,107 @@ async fn sigterm_under_load_fails_no_request_it_accepted_and_leaks_no_stock() {
         outcomes.iter().filter(|o| o.status.is_none()).count()
     );
 }
+
+/// How long the broker is down in the outage test.
+const BROKER_OUTAGE: Duration = Duration::from_secs(30);
+
+/// The order ids in the subjects of the emails received ("Your order <id> is confirmed").
+fn emailed_orders(received: &[testkit::smtp::Received]) -> Vec<String> {
+    received
+        .iter()
+        .filter_map(|r| r.header("Subject"))
+        .filter_map(|subject| {
+            subject
+                .strip_prefix("Your order ")
+                .and_then(|rest| rest.strip_suffix(" is confirmed"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_30_s_broker_outage_loses_no_order_and_every_order_is_emailed_once() {
+    let system = System::start_with_events().await;
+    let product = system.create_product(STOCK).await;
+    // Paced clients: a steady flow of orders, not a flood of emails to wait for.
+    let load = Load::start_paced(
+        system.orders().await.port(),
+        8,
+        product,
+        Duration::from_millis(50),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    system.stop_nats().await;
+    let stopped = Instant::now();
+    tokio::time::sleep(BROKER_OUTAGE / 2).await;
+    let backlog: serde_json::Value = system
+        .orders()
+        .await
+        .get("/outbox")
+        .await
+        .json()
+        .await
+        .expect("outbox JSON");
+    tokio::time::sleep(BROKER_OUTAGE.saturating_sub(stopped.elapsed())).await;
+    system.start_nats().await;
+    let restarted = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let outcomes = load.stop().await;
+
+    let during: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.started_within(stopped, restarted))
+        .collect();
+    let not_placed: Vec<&&Outcome> = during.iter().filter(|o| o.status != Some(201)).collect();
+    assert!(
+        not_placed.is_empty(),
+        "orders not placed while NATS was down: {:?}",
+        &not_placed[..not_placed.len().min(5)]
+    );
+    assert!(
+        backlog["unpublished"].as_i64().unwrap_or(0) > 0,
+        "no backlog while NATS was down: {backlog}"
+    );
+    assert_consistent(&system, product, &outcomes).await;
+
+    let confirmed: HashSet<String> = system
+        .texts(
+            "orders",
+            "SELECT id::text FROM orders WHERE status = 'confirmed'",
+        )
+        .await
+        .into_iter()
+        .collect();
+    let emails = system
+        .events()
+        .smtp
+        .wait_for(confirmed.len(), Duration::from_secs(120))
+        .await;
+    let emailed = emailed_orders(&emails);
+    let unique: HashSet<String> = emailed.iter().cloned().collect();
+    assert_eq!(
+        emailed.len(),
+        unique.len(),
+        "an order was emailed more than once"
+    );
+    assert_eq!(
+        unique,
+        confirmed,
+        "emailed orders differ from confirmed orders: {} missing, {} unexpected",
+        confirmed.difference(&unique).count(),
+        unique.difference(&confirmed).count()
+    );
+    // Nothing more arrives late.
+    let settled = system.events().smtp.settle(Duration::from_secs(2)).await;
+    assert_eq!(emailed_orders(&settled).len(), confirmed.len());
+    println!(
+        "broker outage: NATS down for {BROKER_OUTAGE:?} under 8 paced clients; {} orders placed \
+         during it, 0 refused; backlog at half-time {}; {} orders confirmed, {} emails, each \
+         order emailed once, the last {:?} after NATS returned",
+        during.len(),
+        backlog["unpublished"],
+        confirmed.len(),
+        emailed.len(),
+        restarted.elapsed()
+    );
+}

@@ -1,5 +1,6 @@
-//! A real SMTP listener for the tests: speaks enough SMTP for lettre, keeps every message it
-//! accepts, and can be told to refuse (451, transient) or to answer `DATA` slowly.
+//! A real SMTP listener for the tests (notification-service's, and the system tests'): speaks
+//! enough SMTP for lettre, keeps every message it accepts, and can be told to refuse (451,
+//! transient) or to answer `DATA` slowly. It listens on the loopback interface only.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
