@@ -93,32 +93,52 @@ pub struct Relayed<T> {
     pub outcome: T,
 }
 
-/// Relays one batch in one transaction: claims up to `limit` unpublished events, oldest first,
+/// The advisory lock the relaying replica holds for its batch's transaction.
+const RELAY_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
+
+/// Relays one batch in one transaction: takes up to `limit` unpublished events, oldest first,
 /// with their orders' snapshots; hands them to `publish`, which returns the `seq`s it
 /// published (JetStream acknowledged them) and anything else; marks those published; commits.
+/// `None` when another replica is relaying (it holds the relay's advisory lock).
 ///
-/// Claimed rows stay locked until the commit, and other relays skip them (`SKIP LOCKED`). An
-/// event is claimed only when no earlier event of its order is still unpublished, so one
-/// order's events reach the stream in the order they were written, whatever fails and however
-/// many replicas relay. If the process dies before the commit, nothing is marked and the
-/// events are claimed again: JetStream drops the repeats by their `Nats-Msg-Id`.
+/// One replica relays at a time, and an event is taken only when no earlier event of its order
+/// is still unpublished (within the batch: an earlier one is always in it), so one order's events reach the stream in the order they were
+/// written, whatever fails. If the process dies before the commit, nothing is marked and the
+/// events are taken again: JetStream drops the repeats by their `Nats-Msg-Id`. (Locking rows
+/// `FOR UPDATE SKIP LOCKED` instead would let replicas relay side by side, at the price of a
+/// row-lock write per event, which the order path measurably paid for: BENCHMARKS.md.)
 pub async fn relay_batch<T>(
     db: &Db,
     limit: i64,
     publish: impl AsyncFnOnce(Vec<OutboxEvent>) -> (Vec<i64>, T),
-) -> Result<Relayed<T>, StoreError> {
+) -> Result<Option<Relayed<T>>, StoreError> {
     let result = db
         .run(async move |conn| {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            // One relay at a time, whichever replica runs it: the others find the lock taken
+            // and try again next round.
+            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(RELAY_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !leader {
+                return Ok(Ok(None));
+            }
+            // The first `limit` unpublished events, and of those only the first of each order:
+            // any earlier unpublished event of an order is among them (it comes before), so a
+            // later one waits for the next batch, after the earlier one is marked published.
+            // Done over the batch alone, this costs the same whatever the backlog and whatever
+            // the planner's statistics say about it.
             let rows = sqlx::query_as::<_, Row>(concat!(
-                "SELECT ",
+                "WITH candidates AS ( \
+                     SELECT seq, id, order_id, type, occurred_at, correlation_id, \
+                         row_number() OVER (PARTITION BY order_id ORDER BY seq) AS nth \
+                     FROM (SELECT * FROM outbox WHERE published_at IS NULL \
+                           ORDER BY seq LIMIT $1) unpublished) \
+                 SELECT ",
                 event_columns!(),
-                " FROM outbox e JOIN orders o ON o.id = e.order_id \
-                  WHERE e.published_at IS NULL \
-                    AND NOT EXISTS ( \
-                        SELECT 1 FROM outbox p WHERE p.order_id = e.order_id \
-                          AND p.seq < e.seq AND p.published_at IS NULL) \
-                  ORDER BY e.seq LIMIT $1 FOR UPDATE OF e SKIP LOCKED"
+                " FROM candidates e JOIN orders o ON o.id = e.order_id \
+                  WHERE e.nth = 1 ORDER BY e.seq"
             ))
             .bind(limit)
             .fetch_all(&mut *tx)
@@ -137,23 +157,26 @@ pub async fn relay_batch<T>(
                     .await?;
             }
             tx.commit().await?;
-            Ok(Ok(Relayed {
+            Ok(Ok(Some(Relayed {
                 claimed,
                 published: published.len(),
                 outcome,
-            }))
+            })))
         })
         .await?;
     result
 }
 
-/// Deletes up to `limit` events published more than `retention` ago; returns how many.
+/// Deletes the events among the `limit` oldest that were published more than `retention` ago;
+/// returns how many. Looking at the oldest rows only keeps each pruning cheap however large
+/// the outbox is; published events are the oldest, so repeated prunings reach them all.
 pub async fn prune_published(db: &Db, retention: TimeDelta, limit: i64) -> Result<u64, StoreError> {
     Ok(db
         .run(async |conn| {
             sqlx::query(
                 "DELETE FROM outbox WHERE seq IN ( \
-                     SELECT seq FROM outbox WHERE published_at < now() - $1::interval LIMIT $2)",
+                     SELECT seq FROM outbox ORDER BY seq LIMIT $2) \
+                 AND published_at < now() - $1::interval",
             )
             .bind(retention)
             .bind(limit)

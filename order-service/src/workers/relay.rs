@@ -1,8 +1,8 @@
 //! The outbox relay: publishes the events the outbox holds to JetStream, in order, and marks
 //! each published once JetStream has acknowledged it.
 //!
-//! Each round, in one database transaction, claims up to [`BATCH`] events (locked, skipped by
-//! other replicas, so several can relay safely), sends them one after another on the one NATS
+//! Each round, in one database transaction, takes up to [`BATCH`] events (one replica relays at
+//! a time, by an advisory lock, so several may run the relay safely), sends them one after another on the one NATS
 //! connection (JetStream stores them in that order), waits for the acknowledgements together,
 //! marks the acknowledged ones published and commits. The event id is the `Nats-Msg-Id`, so an event published again after a crash
 //! between the acknowledgement and the mark is dropped by JetStream as a duplicate within the
@@ -150,9 +150,23 @@ impl Relay {
             self.broker.ensure_stream().await?;
             *stream_ready = true;
         }
-        let relayed =
-            outbox::relay_batch(&self.db, BATCH, async |events| self.publish(&events).await)
-                .await?;
+        let started = Instant::now();
+        let relayed = outbox::relay_batch(&self.db, BATCH, async |events| {
+            let claimed_in = started.elapsed();
+            let published = self.publish(&events).await;
+            tracing::debug!(
+                events = events.len(),
+                claimed_ms = claimed_in.as_millis() as u64,
+                published_ms = (started.elapsed() - claimed_in).as_millis() as u64,
+                "relay: batch published"
+            );
+            published
+        })
+        .await?;
+        // Another replica is relaying.
+        let Some(relayed) = relayed else {
+            return Ok(0);
+        };
         match relayed.outcome {
             None => Ok(relayed.published),
             Some(e) => {
