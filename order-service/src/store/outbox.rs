@@ -112,59 +112,57 @@ pub async fn relay_batch<T>(
     limit: i64,
     publish: impl AsyncFnOnce(Vec<OutboxEvent>) -> (Vec<i64>, T),
 ) -> Result<Option<Relayed<T>>, StoreError> {
-    let result = db
-        .run(async move |conn| {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            // One relay at a time, whichever replica runs it: the others find the lock taken
-            // and try again next round.
-            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-                .bind(RELAY_LOCK)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !leader {
-                return Ok(Ok(None));
-            }
-            // The first `limit` unpublished events, and of those only the first of each order:
-            // any earlier unpublished event of an order is among them (it comes before), so a
-            // later one waits for the next batch, after the earlier one is marked published.
-            // Done over the batch alone, this costs the same whatever the backlog and whatever
-            // the planner's statistics say about it.
-            let rows = sqlx::query_as::<_, Row>(concat!(
-                "WITH candidates AS ( \
+    db.run(async move |conn| {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // One relay at a time, whichever replica runs it: the others find the lock taken
+        // and try again next round.
+        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !leader {
+            return Ok(Ok(None));
+        }
+        // The first `limit` unpublished events, and of those only the first of each order:
+        // any earlier unpublished event of an order is among them (it comes before), so a
+        // later one waits for the next batch, after the earlier one is marked published.
+        // Done over the batch alone, this costs the same whatever the backlog and whatever
+        // the planner's statistics say about it.
+        let rows = sqlx::query_as::<_, Row>(concat!(
+            "WITH candidates AS ( \
                      SELECT seq, id, order_id, type, occurred_at, correlation_id, \
                          row_number() OVER (PARTITION BY order_id ORDER BY seq) AS nth \
                      FROM (SELECT * FROM outbox WHERE published_at IS NULL \
                            ORDER BY seq LIMIT $1) unpublished) \
                  SELECT ",
-                event_columns!(),
-                " FROM candidates e JOIN orders o ON o.id = e.order_id \
+            event_columns!(),
+            " FROM candidates e JOIN orders o ON o.id = e.order_id \
                   WHERE e.nth = 1 ORDER BY e.seq"
-            ))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-            let claimed = rows.len();
-            let events = match events(rows) {
-                Ok(events) => events,
-                // Rolled back: nothing is marked.
-                Err(e) => return Ok(Err(e)),
-            };
-            let (published, outcome) = publish(events).await;
-            if !published.is_empty() {
-                sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
-                    .bind(&published)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(Ok(Some(Relayed {
-                claimed,
-                published: published.len(),
-                outcome,
-            })))
-        })
+        ))
+        .bind(limit)
+        .fetch_all(&mut *tx)
         .await?;
-    result
+        let claimed = rows.len();
+        let events = match events(rows) {
+            Ok(events) => events,
+            // Rolled back: nothing is marked.
+            Err(e) => return Ok(Err(e)),
+        };
+        let (published, outcome) = publish(events).await;
+        if !published.is_empty() {
+            sqlx::query("UPDATE outbox SET published_at = now() WHERE seq = ANY($1)")
+                .bind(&published)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(Some(Relayed {
+            claimed,
+            published: published.len(),
+            outcome,
+        })))
+    })
+    .await?
 }
 
 /// Deletes the events among the `limit` oldest that were published more than `retention` ago;
