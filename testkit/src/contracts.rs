@@ -55,35 +55,7 @@ pub async fn verify<S: ProviderStateExecutor + Send + Sync + 'static>(
     source: PactSource,
     states: &Arc<S>,
 ) -> VerificationExecutionResult {
-    crate::install_crypto_provider();
-    let info = ProviderInfo {
-        name: provider.to_owned(),
-        host: "127.0.0.1".to_owned(),
-        transports: vec![ProviderTransport {
-            transport: "http".to_owned(),
-            port: Some(port),
-            path: None,
-            scheme: Some("http".to_owned()),
-        }],
-        ..ProviderInfo::default()
-    };
-    let options = VerificationOptions::<NullRequestFilterExecutor> {
-        coloured_output: false,
-        no_pacts_is_error: true,
-        ..VerificationOptions::default()
-    };
-    verify_provider_async(
-        info,
-        vec![source],
-        FilterInfo::None,
-        vec![],
-        &options,
-        None,
-        states,
-        None,
-    )
-    .await
-    .expect("the verifier ran")
+    verify_over(provider, "http", port, None, source, states).await
 }
 
 /// Verifies one pact source of asynchronous messages against the provider's message endpoint
@@ -97,14 +69,26 @@ pub async fn verify_messages<S: ProviderStateExecutor + Send + Sync + 'static>(
     source: PactSource,
     states: &Arc<S>,
 ) -> VerificationExecutionResult {
+    verify_over(provider, "message", port, Some(path), source, states).await
+}
+
+/// Runs the verifier over one transport (`http` or `message`) of the provider on 127.0.0.1.
+async fn verify_over<S: ProviderStateExecutor + Send + Sync + 'static>(
+    provider: &str,
+    transport: &str,
+    port: u16,
+    path: Option<&str>,
+    source: PactSource,
+    states: &Arc<S>,
+) -> VerificationExecutionResult {
     crate::install_crypto_provider();
     let info = ProviderInfo {
         name: provider.to_owned(),
         host: "127.0.0.1".to_owned(),
         transports: vec![ProviderTransport {
-            transport: "message".to_owned(),
+            transport: transport.to_owned(),
             port: Some(port),
-            path: Some(path.to_owned()),
+            path: path.map(str::to_owned),
             scheme: Some("http".to_owned()),
         }],
         ..ProviderInfo::default()

@@ -25,17 +25,6 @@ async fn app_on_nats(url: &str, names: &EventNames) -> TestApp {
     spawn_app_with(move |s| names.apply(s, &url)).await
 }
 
-async fn confirmed_ids(app: &TestApp, status: &str) -> HashSet<String> {
-    sqlx::query_scalar::<_, Uuid>("SELECT id FROM orders WHERE status = $1")
-        .bind(status)
-        .fetch_all(&app.pool)
-        .await
-        .expect("order ids")
-        .iter()
-        .map(Uuid::to_string)
-        .collect()
-}
-
 /// Asserts every event was stored once and `ids` have exactly one event of `kind` each.
 fn assert_once_each(events: &[crate::helpers::StoredEvent], kind: &str, ids: &HashSet<String>) {
     let mut message_ids = HashSet::new();
@@ -228,7 +217,7 @@ async fn orders_are_placed_while_nats_is_down_and_every_event_is_published_once_
     );
     let drained = restarted.elapsed();
     let events = stream_events(nats.url(), &names.stream).await;
-    let confirmed = confirmed_ids(&app, "confirmed").await;
+    let confirmed = app.order_ids("confirmed").await;
     assert_eq!(confirmed.len(), placed_during_outage + 1);
     assert_once_each(&events, "order.created", &confirmed);
     eprintln!(

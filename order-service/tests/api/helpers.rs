@@ -306,6 +306,18 @@ impl TestApp {
         .await
     }
 
+    /// The ids of the orders (sagas) in `status`.
+    pub async fn order_ids(&self, status: &str) -> std::collections::HashSet<String> {
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM orders WHERE status = $1")
+            .bind(status)
+            .fetch_all(&self.pool)
+            .await
+            .expect("order ids")
+            .iter()
+            .map(uuid::Uuid::to_string)
+            .collect()
+    }
+
     /// A database handle of the test's own, for calling the store directly.
     pub fn store_db(&self) -> http_plumbing::db::Db {
         http_plumbing::db::Db::connect_lazy(&self.database_url, 1).expect("a database handle")

@@ -108,20 +108,10 @@ async fn wait_until_published(app: &TestApp, limit: Duration) {
     }
 }
 
-async fn confirmed(app: &TestApp) -> HashSet<String> {
-    sqlx::query_scalar::<_, Uuid>("SELECT id FROM orders WHERE status = 'confirmed'")
-        .fetch_all(&app.pool)
-        .await
-        .expect("ids")
-        .iter()
-        .map(Uuid::to_string)
-        .collect()
-}
-
 /// Asserts the stream holds exactly one `order.created` per confirmed order and nothing else.
 async fn assert_published_once(app: &TestApp, nats: &NatsServer, names: &EventNames) -> usize {
     let events = stream_events(nats.url(), &names.stream).await;
-    let confirmed = confirmed(app).await;
+    let confirmed = app.order_ids("confirmed").await;
     let mut seen = HashSet::new();
     for event in &events {
         assert_eq!(event.kind(), "order.created");

@@ -31,6 +31,18 @@ fn count(outcomes: &[Outcome], status: u16) -> usize {
     outcomes.iter().filter(|o| o.status == Some(status)).count()
 }
 
+/// The ids of the confirmed orders.
+async fn confirmed_orders(system: &System) -> HashSet<String> {
+    system
+        .texts(
+            "orders",
+            "SELECT id::text FROM orders WHERE status = 'confirmed'",
+        )
+        .await
+        .into_iter()
+        .collect()
+}
+
 /// Every order answered 201 is stored and confirmed; no saga is unsettled; the units held by
 /// live reservations are the units of confirmed orders, and with the stock left they add up to
 /// the stock the product started with. Returns (held, ordered).
@@ -42,14 +54,7 @@ async fn assert_consistent(system: &System, product: i64, outcomes: &[Outcome]) 
         .filter(|o| o.status == Some(201))
         .filter_map(|o| o.order_id.clone())
         .collect();
-    let confirmed: HashSet<String> = system
-        .texts(
-            "orders",
-            "SELECT id::text FROM orders WHERE status = 'confirmed'",
-        )
-        .await
-        .into_iter()
-        .collect();
+    let confirmed = confirmed_orders(&system).await;
     let lost: Vec<_> = placed.difference(&confirmed).collect();
     assert!(
         lost.is_empty(),
@@ -379,14 +384,7 @@ async fn a_30_s_broker_outage_loses_no_order_and_every_order_is_emailed_once() {
     );
     assert_consistent(&system, product, &outcomes).await;
 
-    let confirmed: HashSet<String> = system
-        .texts(
-            "orders",
-            "SELECT id::text FROM orders WHERE status = 'confirmed'",
-        )
-        .await
-        .into_iter()
-        .collect();
+    let confirmed = confirmed_orders(&system).await;
     let emails = system
         .events()
         .smtp
