@@ -54,7 +54,7 @@ async fn assert_consistent(system: &System, product: i64, outcomes: &[Outcome]) 
         .filter(|o| o.status == Some(201))
         .filter_map(|o| o.order_id.clone())
         .collect();
-    let confirmed = confirmed_orders(&system).await;
+    let confirmed = confirmed_orders(system).await;
     let lost: Vec<_> = placed.difference(&confirmed).collect();
     assert!(
         lost.is_empty(),
