@@ -102,24 +102,12 @@ pub fn published_message_problems(
     payload: &Value,
     headers: &Value,
 ) -> Vec<String> {
-    let found = channels(asyncapi).find(|(_, channel)| {
-        channel
-            .as_ref()
-            .is_ok_and(|channel| channel["address"] == subject)
-    });
-    let Some((channel_name, Ok(channel))) = found else {
-        return vec![format!("no channel has the address {subject:?}")];
+    let (_, candidates) = match messages_for(asyncapi, subject, content_type) {
+        Ok(found) => found,
+        Err(problem) => return vec![problem],
     };
-    let messages = match channel_messages(asyncapi, channel) {
-        Ok(messages) => messages,
-        Err(problem) => return vec![format!("channel {channel_name}: {problem}")],
-    };
-    let default = asyncapi["defaultContentType"].as_str();
     let mut closest: Option<Vec<String>> = None;
-    for (name, message) in messages {
-        if message["contentType"].as_str().or(default) != Some(content_type) {
-            continue;
-        }
+    for (name, message) in candidates {
         let mut problems = Vec::new();
         for (part, value) in [("payload", payload), ("headers", headers)] {
             match part_schema(asyncapi, message, part) {
@@ -138,11 +126,40 @@ pub fn published_message_problems(
             closest = Some(problems);
         }
     }
-    closest.unwrap_or_else(|| {
-        vec![format!(
+    closest.unwrap_or_default()
+}
+
+/// A message of a channel, with its name there.
+type NamedMessage<'a> = (&'a str, &'a Value);
+
+/// The messages of the channel whose address is `subject` that have `content_type` (or the
+/// document's default), with the channel's name; a problem in words when there are none.
+fn messages_for<'a>(
+    asyncapi: &'a Value,
+    subject: &str,
+    content_type: &str,
+) -> Result<(&'a str, Vec<NamedMessage<'a>>), String> {
+    let found = channels(asyncapi).find(|(_, channel)| {
+        channel
+            .as_ref()
+            .is_ok_and(|channel| channel["address"] == subject)
+    });
+    let Some((channel_name, Ok(channel))) = found else {
+        return Err(format!("no channel has the address {subject:?}"));
+    };
+    let messages =
+        channel_messages(asyncapi, channel).map_err(|p| format!("channel {channel_name}: {p}"))?;
+    let default = asyncapi["defaultContentType"].as_str();
+    let candidates: Vec<_> = messages
+        .into_iter()
+        .filter(|(_, message)| message["contentType"].as_str().or(default) == Some(content_type))
+        .collect();
+    if candidates.is_empty() {
+        return Err(format!(
             "no message of channel {channel_name} ({subject}) has the content type {content_type:?}"
-        )]
-    })
+        ));
+    }
+    Ok((channel_name, candidates))
 }
 
 fn check_interaction(interaction: &Value, asyncapi: &Value) -> Vec<String> {
@@ -153,28 +170,10 @@ fn check_interaction(interaction: &Value, asyncapi: &Value) -> Vec<String> {
     let Some(content_type) = metadata["contentType"].as_str() else {
         return vec!["its metadata names no contentType".to_owned()];
     };
-    let found = channels(asyncapi).find(|(_, channel)| {
-        channel
-            .as_ref()
-            .is_ok_and(|channel| channel["address"] == subject)
-    });
-    let Some((channel_name, Ok(channel))) = found else {
-        return vec![format!("no channel has the address {subject:?}")];
+    let (channel_name, candidates) = match messages_for(asyncapi, subject, content_type) {
+        Ok(found) => found,
+        Err(problem) => return vec![problem],
     };
-    let messages = match channel_messages(asyncapi, channel) {
-        Ok(messages) => messages,
-        Err(problem) => return vec![format!("channel {channel_name}: {problem}")],
-    };
-    let default = asyncapi["defaultContentType"].as_str();
-    let candidates: Vec<_> = messages
-        .into_iter()
-        .filter(|(_, message)| message["contentType"].as_str().or(default) == Some(content_type))
-        .collect();
-    if candidates.is_empty() {
-        return vec![format!(
-            "no message of channel {channel_name} ({subject}) has the content type {content_type:?}"
-        )];
-    }
     let example = &interaction["contents"]["content"];
     if example.is_null() {
         return vec!["it has no example (contents.content)".to_owned()];

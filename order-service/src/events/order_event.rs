@@ -136,7 +136,20 @@ struct Product<'a> {
 impl OrderEvent {
     /// The CloudEvents envelope as JSON.
     pub fn to_json(&self) -> serde_json::Value {
-        let envelope = Envelope {
+        serde_json::to_value(self.envelope()).unwrap_or_else(|e| {
+            // Every field is a plain string, number or timestamp: this cannot fail.
+            unreachable!("an order event always serialises: {e}")
+        })
+    }
+
+    /// The CloudEvents envelope as the bytes of a message body, serialised once.
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.envelope())
+            .unwrap_or_else(|e| unreachable!("an order event always serialises: {e}"))
+    }
+
+    fn envelope(&self) -> Envelope<'_> {
+        Envelope {
             specversion: "1.0",
             id: self.id,
             source: SOURCE,
@@ -165,11 +178,7 @@ impl OrderEvent {
                     EventKind::Cancelled => Some(self.occurred_at),
                 },
             },
-        };
-        serde_json::to_value(envelope).unwrap_or_else(|e| {
-            // Every field is a plain string, number or timestamp: this cannot fail.
-            unreachable!("an order event always serialises: {e}")
-        })
+        }
     }
 }
 
@@ -197,7 +206,7 @@ impl EventMessage {
         Self {
             subject: format!("{subject_prefix}.{}", event.kind.subject_suffix()),
             headers,
-            payload: Bytes::from(event.to_json().to_string()),
+            payload: Bytes::from(event.to_bytes()),
         }
     }
 
